@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommands } from './config.js';
+import { registerIngestCommand } from './ingest.js';
+import { registerMigrateCommand } from './migrate.js';
+import { reportError } from './output.js';
+import { registerServeCommand } from './serve.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('airlock')
+    .description('Airlock: the production layer around an AI model')
+    .version(pkg.version)
+    .option('-c, --config <file>', 'the config file (default: AIRLOCK_CONFIG, else ./airlock.yaml)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServeCommand(program);
+  registerIngestCommand(program);
+  registerMigrateCommand(program);
+  registerConfigCommands(program);
+  program.commands.forEach((c) => c.exitOverride());
+  for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; a usage mistake exits 2 (DESIGN.md).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(err);
+  }
+}

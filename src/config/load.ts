@@ -1,0 +1,448 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createAjv } from '../contract/ajv.js';
+import type { ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { compileContract, type Contract } from '../contract/gate.js';
+import { type ConfigProblem, ConfigError } from '../errors.js';
+import { configJsonSchema } from './schema.js';
+import { parseByteSize, parseDuration, parseRate, type Rate } from './units.js';
+
+
+export interface HttpModelConfig {
+  type: 'http';
+  url: string;
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  headers: Record<string, string>;
+  version?: string;
+}
+
+export interface ModuleModelConfig {
+  type: 'module';
+  /** Absolute path of the JS module exporting `predict(record)`. */
+  path: string;
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  options: Record<string, unknown>;
+  version?: string;
+}
+
+export type ModelConfig = HttpModelConfig | ModuleModelConfig;
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  capMs: number;
+  maxAgeMs: number;
+}
+
+export interface DestinationConfig {
+  name: string;
+  type: 'webhook';
+  url: string;
+  rateLimit?: Rate;
+  concurrency: number;
+  timeoutMs: number;
+  headers: Record<string, string>;
+  idempotencyHeader: string;
+  retry: RetryPolicy;
+}
+
+export interface CaseTypeConfig {
+  owner?: string;
+  slaMs?: number;
+}
+
+export interface PipelineConfig {
+  name: string;
+  contract?: Contract & { source: string };
+  model: ModelConfig;
+  routing: { autoAcceptAt: number };
+  review: { caseTypes: Record<string, CaseTypeConfig> };
+  destinations: Record<string, DestinationConfig>;
+}
+
+export type AlertSinkConfig =
+  | { type: 'webhook'; url: string; format: 'slack' | 'json'; headers: Record<string, string> }
+  | { type: 'log' };
+
+export interface AirlockConfig {
+  /** Absolute path of the file this came from, if any. */
+  file?: string;
+  /** Directory that relative paths in the config are resolved against. */
+  dir: string;
+  /** sha256 of the config file's text, before ${ENV} expansion (so secrets never enter a hash). */
+  hash: string;
+  /** `sqlite:/absolute/path.db`, `sqlite::memory:` or a postgres URL. */
+  database: string;
+  server: { host: string; port: number; bodyLimit: number };
+  worker: { pollIntervalMs: number; leaseMs: number; batch: number };
+  logging: { level: string };
+  alerts: AlertSinkConfig[];
+  pipelines: Record<string, PipelineConfig>;
+}
+
+export interface LoadConfigOptions {
+  /** Environment used for ${VAR} expansion (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** Overrides the database URL (e.g. from --database or AIRLOCK_DATABASE). */
+  database?: string;
+}
+
+/** Finds the config file as DESIGN.md says: --config, else AIRLOCK_CONFIG, else ./airlock.yaml. */
+export function resolveConfigPath(explicit?: string, env: Record<string, string | undefined> = process.env): string {
+  const chosen = explicit ?? env.AIRLOCK_CONFIG ?? 'airlock.yaml';
+  return path.resolve(chosen);
+}
+
+/** Reads, expands, validates and resolves a config file. Throws ConfigError listing every problem. */
+export function loadConfig(file?: string, options: LoadConfigOptions = {}): AirlockConfig {
+  const abs = resolveConfigPath(file, options.env ?? process.env);
+  if (!existsSync(abs)) {
+    throw new ConfigError([{ path: '', message: `config file not found: ${abs} (use --config FILE or AIRLOCK_CONFIG)` }]);
+  }
+  const text = readFileSync(abs, 'utf8');
+  return parseConfig(text, { ...options, file: abs });
+}
+
+/** Parses config text (YAML or JSON). `file` names it in messages and anchors relative paths. */
+export function parseConfig(text: string, options: LoadConfigOptions & { file?: string; dir?: string } = {}): AirlockConfig {
+  const file = options.file;
+  const display = file ? path.relative(process.cwd(), file) || file : undefined;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        path: '',
+        line: e.linePos?.[0]?.line,
+        message: `not valid YAML: ${e.message.split('\n')[0]}`,
+      })),
+      display,
+    );
+  }
+  const lineOf = (segments: (string | number)[]): number | undefined => {
+    let node: unknown = doc.contents;
+    let last: YamlNode | undefined = doc.contents ?? undefined;
+    for (const seg of segments) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        last = (pair.value as YamlNode) ?? (pair.key as YamlNode);
+        if (!pair.value) last = pair.key as YamlNode;
+        node = pair.value;
+      } else if (isSeq(node)) {
+        const item = node.items[Number(seg)];
+        if (!item) break;
+        last = item as YamlNode;
+        node = item;
+      } else break;
+    }
+    const offset = last?.range?.[0];
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+
+  const raw = (doc.toJS() ?? {}) as unknown;
+  const problems: ConfigProblem[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ path: '', message: 'expected a mapping of settings at the top level' }], display);
+  }
+  const hash = createHash('sha256').update(text).digest('hex');
+  const expanded = expandEnv(raw, [], options.env ?? process.env, problems, lineOf) as Record<string, unknown>;
+  if (options.database) expanded.database = options.database;
+
+  const validate = configValidator();
+  if (!validate(expanded)) {
+    for (const e of selectErrors(validate.errors ?? [])) problems.push(toProblem(e, lineOf));
+  }
+  if (problems.length > 0) throw new ConfigError(dedupe(problems), display);
+
+  const dir = options.dir ?? (file ? path.dirname(file) : process.cwd());
+  const config = resolve(expanded as unknown as RawConfig, dir, problems, lineOf);
+  if (problems.length > 0) throw new ConfigError(dedupe(problems), display);
+  return { ...config, file, hash };
+}
+
+let cachedValidator: ReturnType<typeof buildValidator> | undefined;
+function configValidator() {
+  cachedValidator ??= buildValidator();
+  return cachedValidator;
+}
+function buildValidator() {
+  const ajv = createAjv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
+  ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
+  return ajv.compile(configJsonSchema);
+}
+
+const ENV_PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function expandEnv(
+  value: unknown,
+  at: (string | number)[],
+  env: Record<string, string | undefined>,
+  problems: ConfigProblem[],
+  lineOf: (p: (string | number)[]) => number | undefined,
+): unknown {
+  if (typeof value === 'string') {
+    // A scalar that is exactly one ${VAR} takes the variable's YAML type: `port: ${PORT}` is a number.
+    const whole = /^\$\{[^}]+\}$/.test(value.trim());
+    const expanded = value.replace(ENV_PATTERN, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      problems.push({ path: at.join('.'), line: lineOf(at), message: `environment variable ${name} is not set` });
+      return '';
+    });
+    if (whole && /^-?\d+(\.\d+)?$/.test(expanded)) return Number(expanded);
+    if (whole && (expanded === 'true' || expanded === 'false')) return expanded === 'true';
+    return expanded;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, [...at, i], env, problems, lineOf));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, [...at, k], env, problems, lineOf);
+    return out;
+  }
+  return value;
+}
+
+/** Drops the noise of if/then branches so each problem is reported once, where it is. */
+function selectErrors(errors: ErrorObject[]): ErrorObject[] {
+  return errors.filter((e) => e.keyword !== 'if');
+}
+
+function toProblem(e: ErrorObject, lineOf: (p: (string | number)[]) => number | undefined): ConfigProblem {
+  const segments = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let message: string;
+  const expected = (e.parentSchema as Record<string, unknown> | undefined)?.['x-expected'] as string | undefined;
+  switch (e.keyword) {
+    case 'required': {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      segments.push(missing);
+      message = 'is required';
+      break;
+    }
+    case 'additionalProperties': {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      segments.push(extra);
+      message = 'is not a known setting here';
+      break;
+    }
+    case 'propertyNames': {
+      const name = (e.params as { propertyName: string }).propertyName;
+      segments.push(name);
+      message = 'name must be letters, digits, - and _ (at most 64)';
+      break;
+    }
+    case 'type':
+      message = `expected ${expected ?? article((e.params as { type: string }).type)}`;
+      break;
+    case 'format':
+    case 'pattern':
+      message = `expected ${expected ?? `a value matching ${(e.params as { pattern?: string }).pattern ?? e.keyword}`}`;
+      if (e.data !== undefined) message += `, got ${JSON.stringify(e.data)}`;
+      break;
+    case 'enum':
+      message = `expected ${expected ?? `one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`}, got ${JSON.stringify(e.data)}`;
+      break;
+    case 'const':
+      message = `expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+      break;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      message = `expected a number ${e.message?.replace(/^must be /, '')}, got ${JSON.stringify(e.data)}`;
+      break;
+    default:
+      message = e.message ?? 'is invalid';
+  }
+  return { path: segments.join('.'), line: lineOf(segments), message };
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {
+    string: 'a string',
+    integer: 'a whole number',
+    number: 'a number',
+    object: 'a mapping',
+    array: 'a list',
+    boolean: 'true or false',
+    'string,object': 'a string or a mapping',
+    'string,integer': 'a string or a whole number',
+  };
+  return names[type] ?? type;
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+// ---- resolution of the validated object into the typed config ----
+
+interface RawConfig {
+  database: string;
+  server: { host: string; port: number; body_limit: string | number };
+  worker: { poll_interval: string; lease: string; batch: number };
+  logging: { level: string };
+  alerts?: Record<string, unknown>[];
+  pipelines?: Record<string, RawPipeline>;
+}
+
+interface RawPipeline {
+  contract?: string | object;
+  model: Record<string, unknown>;
+  routing?: { auto_accept_at: number };
+  review?: { case_types?: Record<string, { owner?: string; sla?: string }> };
+  destinations?: Record<string, Record<string, unknown>>;
+}
+
+function resolve(
+  raw: RawConfig,
+  dir: string,
+  problems: ConfigProblem[],
+  lineOf: (p: (string | number)[]) => number | undefined,
+): Omit<AirlockConfig, 'hash' | 'file'> {
+  // ajv's useDefaults only fills objects that exist; make sure the top-level blocks do.
+  const server = raw.server ?? { host: '127.0.0.1', port: 8080, body_limit: '10mb' };
+  const worker = raw.worker ?? { poll_interval: '200ms', lease: '30s', batch: 64 };
+  const pipelines: Record<string, PipelineConfig> = {};
+  for (const [name, p] of Object.entries(raw.pipelines ?? {})) {
+    const at = ['pipelines', name];
+    let contract: PipelineConfig['contract'];
+    if (p.contract !== undefined) {
+      try {
+        let schema: object;
+        let source: string;
+        if (typeof p.contract === 'string') {
+          source = path.resolve(dir, p.contract);
+          let text: string;
+          try {
+            text = readFileSync(source, 'utf8');
+          } catch (err) {
+            throw new Error(`cannot read ${p.contract}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          }
+          try {
+            schema = JSON.parse(text);
+          } catch (err) {
+            throw new Error(`${p.contract} is not JSON: ${(err as Error).message}`);
+          }
+        } else {
+          schema = p.contract;
+          source = 'inline';
+        }
+        contract = { ...compileContract(schema), source };
+      } catch (err) {
+        problems.push({ path: [...at, 'contract'].join('.'), line: lineOf([...at, 'contract']), message: (err as Error).message });
+      }
+    }
+    const m = p.model;
+    const model: ModelConfig =
+      m.type === 'http'
+        ? {
+            type: 'http',
+            url: String(m.url),
+            timeoutMs: parseDuration(String(m.timeout ?? '2s')),
+            retries: Number(m.retries ?? 3),
+            concurrency: Number(m.concurrency ?? 8),
+            headers: (m.headers as Record<string, string>) ?? {},
+            version: m.version as string | undefined,
+          }
+        : {
+            type: 'module',
+            path: path.resolve(dir, String(m.path)),
+            timeoutMs: parseDuration(String(m.timeout ?? '2s')),
+            retries: Number(m.retries ?? 0),
+            concurrency: Number(m.concurrency ?? 8),
+            options: (m.options as Record<string, unknown>) ?? {},
+            version: m.version as string | undefined,
+          };
+    if (model.type === 'module' && !existsSync(model.path)) {
+      problems.push({
+        path: [...at, 'model', 'path'].join('.'),
+        line: lineOf([...at, 'model', 'path']),
+        message: `module not found: ${String(m.path)}`,
+      });
+    }
+    const caseTypes: Record<string, CaseTypeConfig> = {};
+    for (const [t, c] of Object.entries(p.review?.case_types ?? {})) {
+      caseTypes[t] = { owner: c.owner, slaMs: c.sla ? parseDuration(c.sla) : undefined };
+    }
+    const destinations: Record<string, DestinationConfig> = {};
+    for (const [d, raw] of Object.entries(p.destinations ?? {})) {
+      const retry = (raw.retry as Record<string, unknown>) ?? {};
+      destinations[d] = {
+        name: d,
+        type: 'webhook',
+        url: String(raw.url),
+        rateLimit: raw.rate_limit ? parseRate(String(raw.rate_limit)) : undefined,
+        concurrency: Number(raw.concurrency ?? 4),
+        timeoutMs: parseDuration(String(raw.timeout ?? '10s')),
+        headers: (raw.headers as Record<string, string>) ?? {},
+        idempotencyHeader: String(raw.idempotency_header ?? 'Idempotency-Key'),
+        retry: {
+          maxAttempts: Number(retry.max_attempts ?? 25),
+          baseMs: parseDuration(String(retry.base ?? '500ms')),
+          capMs: parseDuration(String(retry.cap ?? '1m')),
+          maxAgeMs: parseDuration(String(retry.max_age ?? '1d')),
+        },
+      };
+    }
+    pipelines[name] = {
+      name,
+      contract,
+      model,
+      routing: { autoAcceptAt: p.routing?.auto_accept_at ?? 0.9 },
+      review: { caseTypes },
+      destinations,
+    };
+  }
+
+  let database = raw.database ?? 'sqlite:./.airlock/airlock.db';
+  if (database.startsWith('sqlite:') && database !== 'sqlite::memory:') {
+    database = `sqlite:${path.resolve(dir, database.slice('sqlite:'.length))}`;
+  }
+
+  let bodyLimit = 10 * 1024 * 1024;
+  try {
+    bodyLimit = parseByteSize(server.body_limit ?? '10mb');
+  } catch (err) {
+    problems.push({ path: 'server.body_limit', line: lineOf(['server', 'body_limit']), message: (err as Error).message });
+  }
+
+  return {
+    dir,
+    database,
+    server: { host: server.host ?? '127.0.0.1', port: server.port ?? 8080, bodyLimit },
+    worker: {
+      pollIntervalMs: parseDuration(worker.poll_interval ?? '200ms'),
+      leaseMs: parseDuration(worker.lease ?? '30s'),
+      batch: worker.batch ?? 64,
+    },
+    logging: { level: raw.logging?.level ?? 'info' },
+    alerts: (raw.alerts ?? []).map((a) =>
+      a.type === 'webhook'
+        ? {
+            type: 'webhook' as const,
+            url: String(a.url),
+            format: (a.format as 'slack' | 'json') ?? 'json',
+            headers: (a.headers as Record<string, string>) ?? {},
+          }
+        : { type: 'log' as const },
+    ),
+    pipelines,
+  };
+}

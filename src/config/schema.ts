@@ -1,0 +1,232 @@
+import { DURATION_PATTERN, RATE_PATTERN } from './units.js';
+
+/**
+ * The JSON Schema (2020-12) of `airlock.yaml`. `airlock config schema` prints it so editors complete the file.
+ * `x-expected` is Airlock's own annotation: the phrase used in error messages ("expected a duration …").
+ */
+
+const duration = (description: string, dflt?: string) => ({
+  type: 'string',
+  pattern: DURATION_PATTERN,
+  description,
+  'x-expected': 'a duration such as 500ms, 2s, 5m, 4h or 1d',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+
+const rate = (description: string) => ({
+  type: 'string',
+  pattern: RATE_PATTERN,
+  description,
+  'x-expected': 'a rate such as 20/s, 700/min, 100/10s or 1000000/day',
+});
+
+const url = (description: string) => ({
+  type: 'string',
+  format: 'uri',
+  pattern: '^https?://',
+  description,
+  'x-expected': 'an http(s) URL',
+});
+
+const headers = {
+  type: 'object',
+  description: 'Extra HTTP headers sent with every request (use ${ENV_VAR} for secrets).',
+  additionalProperties: { type: 'string' },
+};
+
+const httpModel = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'url'],
+  properties: {
+    type: { const: 'http' },
+    url: url('Where the record is POSTed as JSON; answers {label, confidence} or {probs}.'),
+    timeout: duration('Time allowed for one model call.', '2s'),
+    retries: { type: 'integer', minimum: 0, maximum: 20, default: 3, description: 'Retries of one call before it counts as failed.' },
+    concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: 'Model calls in flight per worker.' },
+    headers,
+    version: { type: 'string', description: 'Model version recorded on every prediction.' },
+  },
+};
+
+const moduleModel = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'path'],
+  properties: {
+    type: { const: 'module' },
+    path: { type: 'string', minLength: 1, description: 'A JS file (relative to this config) exporting predict(record).' },
+    timeout: duration('Time allowed for one prediction.', '2s'),
+    retries: { type: 'integer', minimum: 0, maximum: 20, default: 0 },
+    concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+    options: { type: 'object', description: 'Passed to the module’s optional init(options).' },
+    version: { type: 'string' },
+  },
+};
+
+const webhookDestination = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'url'],
+  properties: {
+    type: { const: 'webhook' },
+    url: url('Each decided record is POSTed here as {record, decision}.'),
+    rate_limit: rate('Most requests per interval this destination accepts.'),
+    concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 4, description: 'Requests in flight at once.' },
+    timeout: duration('Time allowed for one delivery request.', '10s'),
+    headers,
+    idempotency_header: { type: 'string', default: 'Idempotency-Key', description: 'Header that carries the idempotency key.' },
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_attempts: { type: 'integer', minimum: 1, default: 25, description: 'Attempts before the delivery is dead-lettered.' },
+        base: duration('First backoff (full jitter, doubling).', '500ms'),
+        cap: duration('Longest backoff between two attempts.', '1m'),
+        max_age: duration('Dead-letter a delivery still failing this long after its first attempt.', '1d'),
+      },
+    },
+  },
+};
+
+const caseType = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    owner: { type: 'string', description: 'The team or user that owns cases of this type.' },
+    sla: duration('Time to resolution.'),
+  },
+};
+
+const pipeline = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['model'],
+  properties: {
+    description: { type: 'string' },
+    contract: {
+      description: 'JSON Schema 2020-12 of one record: a file path relative to this config, or the schema inline.',
+      'x-expected': 'a path to a JSON Schema file or an inline schema object',
+      type: ['string', 'object'],
+    },
+    model: {
+      type: 'object',
+      required: ['type'],
+      description: 'The model adapter: http or module.',
+      properties: { type: { enum: ['http', 'module'], 'x-expected': 'one of http, module' } },
+      allOf: [
+        { if: { properties: { type: { const: 'http' } } }, then: httpModel },
+        { if: { properties: { type: { const: 'module' } } }, then: moduleModel },
+      ],
+    },
+    routing: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        auto_accept_at: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0.9,
+          description: 'Confidence at or above which a prediction is decided automatically; below it, a review case.',
+        },
+      },
+    },
+    review: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        case_types: { type: 'object', additionalProperties: caseType },
+      },
+    },
+    destinations: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['type'],
+        properties: { type: { enum: ['webhook'], 'x-expected': 'webhook' } },
+        allOf: [{ if: { properties: { type: { const: 'webhook' } } }, then: webhookDestination }],
+      },
+    },
+  },
+};
+
+const alertSink = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { enum: ['webhook', 'log'], 'x-expected': 'one of webhook, log' } },
+  allOf: [
+    {
+      if: { properties: { type: { const: 'webhook' } } },
+      then: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'url'],
+        properties: {
+          type: { const: 'webhook' },
+          url: url('Where alerts are POSTed.'),
+          format: { enum: ['slack', 'json'], default: 'json', 'x-expected': 'one of slack, json' },
+          headers,
+        },
+      },
+    },
+    {
+      if: { properties: { type: { const: 'log' } } },
+      then: { type: 'object', additionalProperties: false, properties: { type: { const: 'log' } } },
+    },
+  ],
+};
+
+export const configJsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://airlock.dev/schema/airlock.yaml.json',
+  title: 'airlock.yaml',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    database: {
+      type: 'string',
+      default: 'sqlite:./.airlock/airlock.db',
+      pattern: '^(sqlite:|postgres://|postgresql://)',
+      description: 'sqlite:PATH (relative to this file) or postgres://user@host/db.',
+      'x-expected': 'sqlite:PATH or a postgres:// URL',
+    },
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        body_limit: {
+          type: ['string', 'integer'],
+          default: '10mb',
+          description: 'Largest request body accepted (413 above it).',
+          'x-expected': 'a size such as 512kb or 10mb',
+        },
+      },
+    },
+    worker: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        poll_interval: duration('How often an idle worker looks for work.', '200ms'),
+        lease: duration('How long a claimed item stays with its worker before another may take it.', '30s'),
+        batch: { type: 'integer', minimum: 1, maximum: 1000, default: 64, description: 'Items claimed at once.' },
+      },
+    },
+    logging: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+    alerts: { type: 'array', items: alertSink, description: 'Where alerts go.' },
+    pipelines: {
+      type: 'object',
+      description: 'One entry per pipeline; the key is its name in URLs.',
+      propertyNames: { pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$', 'x-expected': 'a name of letters, digits, - and _' },
+      additionalProperties: pipeline,
+    },
+  },
+} as const;

@@ -1,0 +1,57 @@
+import type { Rate } from '../config/units.js';
+
+/**
+ * A token bucket: `rate.count` tokens per `rate.intervalMs`, holding at most `burst` tokens. The default burst is
+ * a fifth of a second's worth (at least 1), so over any window the sent count stays within the rate plus that
+ * small burst. Each request takes one token.
+ */
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  private readonly perMs: number;
+  readonly burst: number;
+
+  constructor(
+    readonly rate: Rate,
+    private readonly now: () => number = Date.now,
+    burst?: number,
+  ) {
+    this.perMs = rate.count / rate.intervalMs;
+    this.burst = Math.max(1, burst ?? Math.min(rate.count, Math.ceil(this.perMs * 200)));
+    this.tokens = this.burst;
+    this.last = now();
+  }
+
+  private refill(): void {
+    const t = this.now();
+    if (t > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + (t - this.last) * this.perMs);
+      this.last = t;
+    }
+  }
+
+  /** Whole tokens available now. */
+  available(): number {
+    this.refill();
+    return Math.floor(this.tokens);
+  }
+
+  /** Takes up to `n` tokens; returns how many were taken. */
+  take(n: number): number {
+    this.refill();
+    const got = Math.max(0, Math.min(n, Math.floor(this.tokens)));
+    this.tokens -= got;
+    return got;
+  }
+
+  /** Gives back tokens taken but not used (e.g. fewer items were due than tokens taken). */
+  giveBack(n: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + n);
+  }
+
+  /** Milliseconds until one token is available. */
+  msUntilNext(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.perMs);
+  }
+}

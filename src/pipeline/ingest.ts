@@ -1,0 +1,224 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { canonicalJson } from '../contract/gate.js';
+import { AirlockError } from '../errors.js';
+import { newCase } from '../review/cases.js';
+import { insertCases, type NewReviewCase } from '../store/cases.js';
+import { appendEvents, type NewEvent } from '../store/events.js';
+import { findRecords, insertRecords } from '../store/records.js';
+import type { NewRecordRow, RecordStatus, Tables } from '../store/tables.js';
+import type { Runtime } from './context.js';
+
+export const MAX_ID_LENGTH = 256;
+
+export interface AcceptedRecord {
+  /** Position of the item in the request (0-based). */
+  index: number;
+  id: string;
+  status: RecordStatus;
+  /** True when this id was already stored with the same body: the existing record is answered. */
+  existing: boolean;
+}
+
+export interface RefusedRecord {
+  index: number;
+  id?: string;
+  code: 'CONFLICT' | 'NOT_AN_OBJECT' | 'BAD_ID';
+  message: string;
+}
+
+export interface IngestResult {
+  accepted: AcceptedRecord[];
+  refused: RefusedRecord[];
+}
+
+export interface IngestOptions {
+  /** The request's Idempotency-Key header: the record's id when it has none (single-record requests only). */
+  idempotencyKey?: string;
+}
+
+interface Prepared {
+  index: number;
+  id: string;
+  body: Record<string, unknown>;
+  text: string;
+  hash: string;
+}
+
+interface Job {
+  pipeline: string;
+  items: unknown[];
+  options: IngestOptions;
+  resolve(r: IngestResult): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Stores records durably and runs them through the contract gate. Concurrent calls are group-committed:
+ * while one transaction commits, the next requests queue up and are written together in the following one,
+ * so many small requests share one sync to disk. A call resolves only after its transaction committed.
+ */
+export class Ingestor {
+  private queue: Job[] = [];
+  private flushing = false;
+
+  constructor(private readonly rt: Runtime) {}
+
+  ingest(pipeline: string, items: unknown[], options: IngestOptions = {}): Promise<IngestResult> {
+    if (!this.rt.config.pipelines[pipeline]) {
+      return Promise.reject(new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ pipeline, items, options, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const jobs = this.queue;
+        this.queue = [];
+        const started = performance.now();
+        try {
+          const results = await this.commit(jobs);
+          jobs.forEach((j, i) => j.resolve(results[i]));
+          this.rt.wake();
+        } catch (err) {
+          for (const j of jobs) j.reject(err);
+        }
+        const seconds = (performance.now() - started) / 1000;
+        for (const j of jobs) this.rt.metrics.stageSeconds.observe({ stage: 'ingest', pipeline: j.pipeline }, seconds);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commit(jobs: Job[]): Promise<IngestResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.rt.store.db.transaction().execute((trx) => this.write(trx, jobs));
+      } catch (err) {
+        // Two processes inserting the same new id at once: the loser retries and finds the winner's record.
+        if (attempt < 2 && isUniqueViolation(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async write(trx: Kysely<Tables>, jobs: Job[]): Promise<IngestResult[]> {
+    const now = this.rt.clock.now();
+    const results: IngestResult[] = [];
+    const rows: NewRecordRow[] = [];
+    const events: NewEvent[] = [];
+    const cases: NewReviewCase[] = [];
+    // Ids written earlier in this same transaction, per pipeline: id → hash and status.
+    const written = new Map<string, Map<string, { hash: string; status: RecordStatus }>>();
+
+    for (const job of jobs) {
+      const pipeline = this.rt.config.pipelines[job.pipeline];
+      const result: IngestResult = { accepted: [], refused: [] };
+      results.push(result);
+      const prepared: Prepared[] = [];
+      job.items.forEach((item, index) => {
+        const p = prepare(item, index, job.items.length === 1 ? job.options.idempotencyKey : undefined);
+        if ('code' in p) result.refused.push(p);
+        else prepared.push(p);
+      });
+      let seen = written.get(job.pipeline);
+      if (!seen) written.set(job.pipeline, (seen = new Map()));
+      const unknownIds = [...new Set(prepared.map((p) => p.id).filter((id) => !seen.has(id)))];
+      for (const r of await findRecords(trx, job.pipeline, unknownIds)) seen.set(r.id, { hash: r.body_hash, status: r.status });
+
+      for (const p of prepared) {
+        const prior = seen.get(p.id);
+        if (prior) {
+          if (prior.hash === p.hash) {
+            result.accepted.push({ index: p.index, id: p.id, status: prior.status, existing: true });
+          } else {
+            result.refused.push({
+              index: p.index,
+              id: p.id,
+              code: 'CONFLICT',
+              message: `record ${p.id} already exists in pipeline ${job.pipeline} with a different body`,
+            });
+          }
+          continue;
+        }
+        const violations = pipeline.contract ? pipeline.contract.validate(p.body) : [];
+        const status: RecordStatus = violations.length > 0 ? 'quarantined' : 'received';
+        rows.push({
+          pipeline: job.pipeline,
+          id: p.id,
+          body: p.text,
+          body_hash: p.hash,
+          status,
+          contract_hash: pipeline.contract?.hash ?? null,
+          violations: violations.length > 0 ? JSON.stringify(violations) : null,
+          prediction: null,
+          decision: null,
+          score_attempts: 0,
+          available_at: now,
+          lease_owner: null,
+          lease_until: null,
+          created_at: now,
+          updated_at: now,
+        });
+        events.push({ pipeline: job.pipeline, recordId: p.id, at: now, kind: 'received', detail: { contract: pipeline.contract?.hash.slice(0, 12) ?? null } });
+        if (violations.length > 0) {
+          events.push({
+            pipeline: job.pipeline,
+            recordId: p.id,
+            at: now,
+            kind: 'quarantined',
+            detail: { violations: violations.map((v) => ({ path: v.path, keyword: v.keyword, message: v.message })) },
+          });
+          cases.push(newCase(pipeline, p.id, 'quarantine', { violations: violations.length }, now));
+        }
+        seen.set(p.id, { hash: p.hash, status });
+        result.accepted.push({ index: p.index, id: p.id, status, existing: false });
+      }
+      result.refused.sort((a, b) => a.index - b.index);
+      result.accepted.sort((a, b) => a.index - b.index);
+    }
+    await insertRecords(trx, rows);
+    await appendEvents(trx, events);
+    await insertCases(trx, cases);
+    for (let i = 0; i < jobs.length; i++) {
+      for (const a of results[i].accepted) {
+        this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: a.existing ? 'existing' : a.status });
+      }
+      if (results[i].refused.length > 0) this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: 'refused' }, results[i].refused.length);
+    }
+    return results;
+  }
+}
+
+function prepare(item: unknown, index: number, idempotencyKey: string | undefined): Prepared | RefusedRecord {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+    return { index, code: 'NOT_AN_OBJECT', message: `item ${index} is ${item === null ? 'null' : Array.isArray(item) ? 'an array' : `a ${typeof item}`}, not a JSON object` };
+  }
+  const body = item as Record<string, unknown>;
+  let id: string;
+  if (Object.hasOwn(body, 'id') && body.id !== null && body.id !== undefined) {
+    if (typeof body.id === 'string' || (typeof body.id === 'number' && Number.isFinite(body.id))) id = String(body.id);
+    else return { index, code: 'BAD_ID', message: `item ${index}: "id" must be a string or a number` };
+  } else if (idempotencyKey !== undefined) {
+    id = idempotencyKey;
+  } else {
+    id = randomUUID();
+  }
+  if (id.length === 0 || id.length > MAX_ID_LENGTH) {
+    return { index, id: id.slice(0, 64), code: 'BAD_ID', message: `item ${index}: id must be 1 to ${MAX_ID_LENGTH} characters` };
+  }
+  const text = JSON.stringify(body);
+  const hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+  return { index, id, body, text, hash };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}

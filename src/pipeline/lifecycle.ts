@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { PipelineConfig } from '../config/load.js';
+import { enqueueDeliveries } from '../delivery/outbox.js';
+import { appendEvents } from '../store/events.js';
+import { updateRecord } from '../store/records.js';
+import type { Tables } from '../store/tables.js';
+
+/** The decision taken on a record, by the router or by a person. */
+export interface Decision {
+  label: string;
+  source: 'auto' | 'review';
+  at: string;
+  case_id?: number;
+  by?: string;
+  confidence?: number;
+}
+
+/**
+ * Commits a decision: the record becomes `decided` with one outbox row per destination (or `delivered` when
+ * the pipeline has no destination), in the caller's transaction.
+ */
+export async function applyDecision(
+  trx: Kysely<Tables>,
+  pipeline: PipelineConfig,
+  recordId: string,
+  decision: Decision,
+  now: number,
+  extra: { prediction?: string; leaseOwner?: string } = {},
+): Promise<boolean> {
+  const next = Object.keys(pipeline.destinations).length > 0 ? 'decided' : 'delivered';
+  const ok = await updateRecord(
+    trx,
+    pipeline.name,
+    recordId,
+    {
+      status: next,
+      decision: JSON.stringify(decision),
+      ...(extra.prediction !== undefined ? { prediction: extra.prediction } : {}),
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+    },
+    extra.leaseOwner,
+  );
+  if (!ok) return false;
+  await enqueueDeliveries(trx, pipeline, recordId, now);
+  const events = [
+    {
+      pipeline: pipeline.name,
+      recordId,
+      at: now,
+      kind: 'decided',
+      detail: { label: decision.label, source: decision.source, ...(decision.case_id ? { case_id: decision.case_id } : {}) },
+    },
+  ];
+  if (next === 'delivered') events.push({ pipeline: pipeline.name, recordId, at: now, kind: 'delivered', detail: { destinations: 0 } as never });
+  await appendEvents(trx, events);
+  return true;
+}

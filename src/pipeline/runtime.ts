@@ -1,0 +1,60 @@
+import pino, { type Logger } from 'pino';
+import { AlertCenter } from '../alerts/alerts.js';
+import type { AirlockConfig } from '../config/load.js';
+import { openStore, type Store } from '../store/db.js';
+import { type Clock, type Runtime, systemClock } from './context.js';
+import { Ingestor } from './ingest.js';
+import { Metrics } from './metrics.js';
+import { WorkerPool } from './worker.js';
+
+export interface CreateRuntimeOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Use this store instead of opening `config.database`. */
+  store?: Store;
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+}
+
+/** Redacted paths: record payloads and secrets never reach the logs. */
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'body', 'record', '*.body', '*.record', 'headers.authorization'];
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino({ level, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, destination as pino.DestinationStream | undefined);
+}
+
+/** An opened Airlock: the database, the ingest path and the workers of every pipeline in the config. */
+export interface Airlock {
+  runtime: Runtime;
+  ingestor: Ingestor;
+  workers: WorkerPool;
+  close(): Promise<void>;
+}
+
+export async function createAirlock(config: AirlockConfig, options: CreateRuntimeOptions = {}): Promise<Airlock> {
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const store = options.store ?? openStore(config.database);
+  if (options.migrate !== false) await store.migrate();
+  const clock = options.clock ?? systemClock;
+  let workers: WorkerPool | undefined;
+  const runtime: Runtime = {
+    config,
+    store,
+    clock,
+    logger,
+    alerts: new AlertCenter(store, config.alerts, logger, { now: () => clock.now() }),
+    metrics: new Metrics(store),
+    wake: () => workers?.wake(),
+  };
+  workers = new WorkerPool(runtime);
+  const ingestor = new Ingestor(runtime);
+  return {
+    runtime,
+    ingestor,
+    workers,
+    async close() {
+      await workers.stop();
+      if (!options.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { casesOfRecord } from '../store/cases.js';
+import { deliveriesOf } from '../store/deliveries.js';
+import { eventsOf } from '../store/events.js';
+import { findRecordsById, getRecord } from '../store/records.js';
+import type { RecordRow, ReviewCaseRow } from '../store/tables.js';
+import { AirlockError } from '../errors.js';
+import type { Runtime } from './context.js';
+
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function caseView(c: ReviewCaseRow) {
+  return {
+    id: c.id,
+    pipeline: c.pipeline,
+    record_id: c.record_id,
+    type: c.type,
+    owner: c.owner,
+    status: c.status,
+    reason: parse(c.reason),
+    sla_due_at: iso(c.sla_due_at),
+    created_at: iso(c.created_at),
+    resolved_at: iso(c.resolved_at),
+    resolution: parse(c.resolution),
+  };
+}
+
+/** The canonical view of one record: its state, prediction, decision, deliveries, cases and audit trail. */
+export async function recordView(rt: Runtime, row: RecordRow) {
+  const { db } = rt.store;
+  const [deliveries, events, cases] = await Promise.all([
+    deliveriesOf(db, row.pipeline, row.id),
+    eventsOf(db, row.pipeline, row.id),
+    casesOfRecord(db, row.pipeline, row.id),
+  ]);
+  return {
+    id: row.id,
+    pipeline: row.pipeline,
+    status: row.status,
+    record: parse(row.body),
+    contract_hash: row.contract_hash,
+    violations: parse(row.violations),
+    prediction: parse(row.prediction),
+    decision: parse(row.decision),
+    deliveries: deliveries.map((d) => ({
+      destination: d.destination,
+      status: d.status,
+      attempts: d.attempts,
+      idempotency_key: d.idempotency_key,
+      last_status: d.last_status,
+      last_error: d.last_error,
+      next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+      response: parse(d.response),
+    })),
+    cases: cases.map(caseView),
+    events: events.map((e) => ({ at: iso(e.at), kind: e.kind, detail: parse(e.detail) })),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export async function getRecordView(rt: Runtime, pipeline: string, id: string) {
+  const row = await getRecord(rt.store.db, pipeline, id);
+  if (!row) throw new AirlockError('NOT_FOUND', `record ${id} does not exist in pipeline ${pipeline}`);
+  return recordView(rt, row);
+}
+
+/** `/v1/records/:id`: the record when the id names exactly one; 409 listing pipelines when it is ambiguous. */
+export async function getRecordViewById(rt: Runtime, id: string) {
+  const rows = await findRecordsById(rt.store.db, id);
+  if (rows.length === 0) throw new AirlockError('NOT_FOUND', `no record has id ${id}`);
+  if (rows.length > 1) {
+    throw new AirlockError('CONFLICT', `id ${id} names records in several pipelines; use /v1/pipelines/:pipeline/records/${id}`, {
+      pipelines: rows.map((r) => r.pipeline),
+    });
+  }
+  return recordView(rt, rows[0]);
+}

@@ -1,0 +1,90 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { DeliveryStage } from '../delivery/worker.js';
+import { createModelAdapter, type ModelAdapter } from '../models/index.js';
+import type { Runtime } from './context.js';
+import { ScoringStage } from './scoring.js';
+
+interface Stage {
+  name: string;
+  runOnce(): Promise<number | { done: number; waitMs?: number }>;
+}
+
+/**
+ * Runs every stage of every pipeline as its own loop in this process: scoring per pipeline, delivery per
+ * destination. Each loop claims work from the database, so any number of processes can run workers.
+ */
+export class WorkerPool {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly stages: Stage[] = [];
+  private readonly models: ModelAdapter[] = [];
+  private loops: Promise<void>[] = [];
+  private stopped = true;
+  private wakers = new Set<() => void>();
+
+  constructor(private readonly rt: Runtime) {
+    for (const p of Object.values(rt.config.pipelines)) {
+      const model = createModelAdapter(p.model);
+      this.models.push(model);
+      const scoring = new ScoringStage(rt, p, model, this.owner);
+      this.stages.push({ name: `score:${p.name}`, runOnce: () => scoring.runOnce() });
+      for (const d of Object.values(p.destinations)) {
+        const delivery = new DeliveryStage(rt, p, d, this.owner);
+        this.stages.push({ name: `deliver:${p.name}:${d.name}`, runOnce: () => delivery.runOnce() });
+      }
+    }
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loops = this.stages.map((s) => this.loop(s));
+  }
+
+  /** Wakes idle loops now instead of at their next poll. */
+  wake(): void {
+    for (const w of this.wakers) w();
+  }
+
+  /** Stops claiming new work and waits for the work in hand to be committed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await Promise.all(this.loops);
+    this.loops = [];
+    await Promise.all(this.models.map((m) => m.close?.()));
+  }
+
+  private async loop(stage: Stage): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      let wait = this.rt.config.worker.pollIntervalMs;
+      try {
+        const r = await stage.runOnce();
+        const done = typeof r === 'number' ? r : r.done;
+        const limited = typeof r === 'number' ? undefined : r.waitMs;
+        failures = 0;
+        if (limited !== undefined) wait = Math.max(1, limited);
+        else if (done > 0) continue;
+      } catch (err) {
+        failures++;
+        wait = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+        this.rt.logger.error({ stage: stage.name, err: (err as Error).message, retryInMs: wait }, 'stage failed; retrying');
+      }
+      await this.sleep(wait);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+}

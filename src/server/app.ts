@@ -1,0 +1,248 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AirlockConfig } from '../config/load.js';
+import { AirlockError } from '../errors.js';
+import type { Clock } from '../pipeline/context.js';
+import { type Airlock, createAirlock } from '../pipeline/runtime.js';
+import { caseView, getRecordView, getRecordViewById } from '../pipeline/view.js';
+import { decideCase } from '../review/cases.js';
+import { getCase, listCases } from '../store/cases.js';
+import { countRecordsByStatus } from '../store/records.js';
+import type { Store } from '../store/db.js';
+import { openApiDocument } from './openapi.js';
+import { problem, sendProblem, toProblem } from './problem.js';
+
+export type ServerRole = 'api' | 'worker' | 'all';
+
+export interface CreateServerOptions {
+  /** api: HTTP only; worker: stages only (no HTTP); all (default): both. */
+  role?: ServerRole;
+  clock?: Clock;
+  logger?: Logger;
+  store?: Store;
+}
+
+export interface AirlockServer {
+  app: FastifyInstance;
+  airlock: Airlock;
+  role: ServerRole;
+  /** Starts the workers (roles worker and all) and the HTTP listener (roles api and all); resolves to its URL. */
+  listen(options?: { port?: number; host?: string }): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+interface ParsedBody {
+  items: unknown[];
+  /** True when the body was one JSON object (not an array or NDJSON). */
+  single: boolean;
+}
+
+/** Builds the Airlock HTTP server (Fastify) and the workers of the config's pipelines. */
+export async function createServer(config: AirlockConfig, options: CreateServerOptions = {}): Promise<AirlockServer> {
+  const role = options.role ?? 'all';
+  const airlock = await createAirlock(config, { clock: options.clock, logger: options.logger, store: options.store });
+  const rt = airlock.runtime;
+  const app = Fastify({
+    loggerInstance: rt.logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.server.bodyLimit,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/jsonlines'], { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseNdjsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { problem: p, headers } = toProblem(err);
+    if (p.status >= 500 && p.code !== 'DATABASE_UNAVAILABLE') req.log.error({ err }, 'request failed');
+    return sendProblem(reply, { ...p, instance: req.url }, headers);
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await withTimeout(rt.store.ping(), 2000);
+      return { status: 'ready', database: rt.store.kind };
+    } catch (err) {
+      return sendProblem(reply, problem(503, 'DATABASE_UNAVAILABLE', `the database is not answering: ${(err as Error).message}`), { 'retry-after': '5' });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(rt.metrics.registry.contentType);
+    return rt.metrics.registry.metrics();
+  });
+  app.get('/openapi.json', async () => openApiDocument(config));
+
+  app.get('/v1/pipelines', async () => {
+    const counts = await countRecordsByStatus(rt.store.db);
+    return {
+      pipelines: Object.values(config.pipelines).map((p) => ({
+        name: p.name,
+        contract: p.contract ? { hash: p.contract.hash, source: p.contract.source } : null,
+        model: { type: p.model.type, version: p.model.version ?? null },
+        auto_accept_at: p.routing.autoAcceptAt,
+        destinations: Object.keys(p.destinations),
+        records: Object.fromEntries(counts.filter((c) => c.pipeline === p.name).map((c) => [c.status, c.n])),
+      })),
+    };
+  });
+
+  app.post('/v1/pipelines/:pipeline/records', async (req: FastifyRequest<{ Params: { pipeline: string } }>, reply) => {
+    const { pipeline } = req.params;
+    if (!config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
+    const body = req.body as ParsedBody | undefined;
+    if (!body) throw new AirlockError('BAD_REQUEST', 'send the records as application/json or application/x-ndjson');
+    if (body.items.length === 0) throw new AirlockError('BAD_REQUEST', 'the body holds no records');
+    const key = req.headers['idempotency-key'];
+    const idempotencyKey = typeof key === 'string' && key.length > 0 ? key : undefined;
+    const result = await airlock.ingestor.ingest(pipeline, body.items, { idempotencyKey });
+    const records = result.accepted.map((a) => ({ index: a.index, id: a.id, status: a.status, existing: a.existing }));
+    const payload = {
+      pipeline,
+      accepted: result.accepted.length,
+      ids: result.accepted.map((a) => a.id),
+      records,
+      refused: result.refused,
+    };
+    if (result.refused.length > 0 && result.accepted.length === 0) {
+      const allConflicts = result.refused.every((r) => r.code === 'CONFLICT');
+      const status = allConflicts ? 409 : 400;
+      const detail =
+        result.refused.length === 1 ? result.refused[0].message : `all ${result.refused.length} records were refused; see "refused"`;
+      return sendProblem(reply, problem(status, allConflicts ? 'CONFLICT' : 'BAD_REQUEST', detail, { refused: result.refused }));
+    }
+    // 207: part of the batch was stored, part refused (each refused item says why).
+    reply.code(result.refused.length > 0 ? 207 : 202);
+    return payload;
+  });
+
+  app.get('/v1/pipelines/:pipeline/records/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
+    if (!config.pipelines[req.params.pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
+    return getRecordView(rt, req.params.pipeline, req.params.id);
+  });
+  app.get('/v1/records/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => getRecordViewById(rt, req.params.id));
+
+  app.get('/v1/review/cases', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
+    const q = req.query;
+    const status = q.status === 'resolved' ? 'resolved' : q.status === 'all' ? undefined : 'open';
+    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100) || 100));
+    const rows = await listCases(rt.store.db, { status, pipeline: q.pipeline, type: q.type, limit });
+    return { cases: rows.map(caseView) };
+  });
+  app.get('/v1/review/cases/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const c = await getCase(rt.store.db, parseCaseId(req.params.id));
+    if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
+    return caseView(c);
+  });
+  app.post('/v1/review/cases/:id/decision', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const body = req.body as ParsedBody | undefined;
+    const verdict = body?.single ? (body.items[0] as Record<string, unknown>) : undefined;
+    if (!verdict || typeof verdict !== 'object') throw new AirlockError('BAD_REQUEST', 'send one JSON object: { "label": … }');
+    const label = verdict.label;
+    if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+      throw new AirlockError('BAD_REQUEST', 'a decision needs a "label" (string)');
+    }
+    const id = parseCaseId(req.params.id);
+    const out = await decideCase(rt, id, {
+      label: String(label),
+      by: typeof verdict.by === 'string' ? verdict.by : undefined,
+      note: typeof verdict.note === 'string' ? verdict.note : undefined,
+    });
+    rt.wake();
+    return getRecordView(rt, out.pipeline, out.recordId);
+  });
+
+  let listening = false;
+  return {
+    app,
+    airlock,
+    role,
+    async listen(opts = {}) {
+      if (role !== 'api') airlock.workers.start();
+      if (role === 'worker') return undefined;
+      const address = await app.listen({ port: opts.port ?? config.server.port, host: opts.host ?? config.server.host });
+      listening = true;
+      return address;
+    },
+    async close() {
+      if (listening) await app.close();
+      else await app.close().catch(() => {});
+      await airlock.close();
+    },
+  };
+}
+
+function parseCaseId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new AirlockError('NOT_FOUND', `review case ${raw} does not exist`);
+  return id;
+}
+
+/** Parses a JSON body; a syntax error names the line, column and offset. */
+export function parseJsonBody(text: string): ParsedBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AirlockError('BAD_REQUEST', `body is not valid JSON: ${describeJsonError(text, err as Error)}`);
+  }
+  if (Array.isArray(value)) return { items: value, single: false };
+  return { items: [value], single: true };
+}
+
+/** Parses NDJSON: one JSON value per line; blank lines are skipped; an error names its line. */
+export function parseNdjsonBody(text: string): ParsedBody {
+  const items: unknown[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
+    if (line.trim() === '') continue;
+    try {
+      items.push(JSON.parse(line));
+    } catch (err) {
+      throw new AirlockError('BAD_REQUEST', `line ${i + 1} is not valid JSON: ${describeJsonError(line, err as Error)}`, { line: i + 1 });
+    }
+  }
+  return { items, single: false };
+}
+
+function describeJsonError(text: string, err: Error): string {
+  const m = /at position (\d+)/.exec(err.message);
+  const reason = err.message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
+  if (!m) return reason.includes('end of') ? `${reason} (at offset ${text.length})` : reason;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `${reason} at line ${line}, column ${column} (offset ${pos})`;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms}ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,169 @@
+import type { AirlockConfig } from '../config/load.js';
+
+const problem = { $ref: '#/components/schemas/Problem' };
+const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
+
+/** The OpenAPI 3.1 description of the HTTP API, served at /openapi.json. */
+export function openApiDocument(config: AirlockConfig) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Airlock', version: '0.1.0', description: 'The production layer around an AI model.' },
+    servers: [{ url: '/' }],
+    paths: {
+      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'The process is up.' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: the database answers',
+          responses: { 200: { description: 'Ready.' }, 503: problemResponse('The database is not answering.') },
+        },
+      },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format.' } } } },
+      '/v1/pipelines': { get: { summary: 'Pipelines with record counts by status', responses: { 200: { description: 'OK' } } } },
+      '/v1/pipelines/{pipeline}/records': {
+        post: {
+          summary: 'Ingest records',
+          description:
+            'One JSON object, a JSON array, or NDJSON. Answers only after the records are durably stored. A record’s id is its `id` field, else the Idempotency-Key header (single-record requests), else generated.',
+          parameters: [
+            { name: 'pipeline', in: 'path', required: true, schema: { type: 'string', enum: Object.keys(config.pipelines) } },
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 256 } },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } },
+              'application/x-ndjson': { schema: { type: 'string' } },
+            },
+          },
+          responses: {
+            202: { description: 'All records stored.', content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } } },
+            207: { description: 'Some records stored, some refused (see `refused`).', content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } } },
+            400: problemResponse('The body is not valid JSON/NDJSON (the line or offset is named), or holds no object.'),
+            404: problemResponse('Unknown pipeline.'),
+            409: problemResponse('The id exists with a different body.'),
+            413: problemResponse('The body is over server.body_limit.'),
+            415: problemResponse('Unsupported content type.'),
+            503: problemResponse('The database is unavailable; retry after Retry-After.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/records/{id}': {
+        get: {
+          summary: 'One record: status, prediction, decision, deliveries, cases and events',
+          parameters: [
+            { name: 'pipeline', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          responses: { 200: { description: 'OK', content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, 404: problemResponse('No such record.') },
+        },
+      },
+      '/v1/records/{id}': {
+        get: {
+          summary: 'Shortcut when the id names one record',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'OK', content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } },
+            404: problemResponse('No such record.'),
+            409: problemResponse('The id names records in several pipelines.'),
+          },
+        },
+      },
+      '/v1/review/cases': {
+        get: {
+          summary: 'Review cases',
+          parameters: [
+            { name: 'status', in: 'query', schema: { enum: ['open', 'resolved', 'all'], default: 'open' } },
+            { name: 'pipeline', in: 'query', schema: { type: 'string' } },
+            { name: 'type', in: 'query', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', default: 100, maximum: 1000 } },
+          ],
+          responses: { 200: { description: 'OK' } },
+        },
+      },
+      '/v1/review/cases/{id}': {
+        get: {
+          summary: 'One review case',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('No such case.') },
+        },
+      },
+      '/v1/review/cases/{id}/decision': {
+        post: {
+          summary: 'Decide a case with a label; the record is decided and delivered',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['label'], properties: { label: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } } },
+              },
+            },
+          },
+          responses: {
+            200: { description: 'The decided record.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } },
+            404: problemResponse('No such case.'),
+            409: problemResponse('The case is already resolved, or is a quarantine case.'),
+          },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Problem: {
+          type: 'object',
+          description: 'RFC 9457 problem details',
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            code: { type: 'string' },
+            instance: { type: 'string' },
+          },
+        },
+        IngestResult: {
+          type: 'object',
+          properties: {
+            pipeline: { type: 'string' },
+            accepted: { type: 'integer' },
+            ids: { type: 'array', items: { type: 'string' } },
+            records: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { index: { type: 'integer' }, id: { type: 'string' }, status: { type: 'string' }, existing: { type: 'boolean' } },
+              },
+            },
+            refused: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { index: { type: 'integer' }, id: { type: 'string' }, code: { enum: ['CONFLICT', 'NOT_AN_OBJECT', 'BAD_ID'] }, message: { type: 'string' } },
+              },
+            },
+          },
+        },
+        Record: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            pipeline: { type: 'string' },
+            status: {
+              enum: ['received', 'scoring', 'decided', 'halted', 'quarantined', 'in_review', 'delivered', 'dead_lettered', 'discarded'],
+            },
+            record: { type: 'object' },
+            violations: { type: ['array', 'null'] },
+            prediction: { type: ['object', 'null'] },
+            decision: { type: ['object', 'null'] },
+            deliveries: { type: 'array', items: { type: 'object' } },
+            cases: { type: 'array', items: { type: 'object' } },
+            events: {
+              type: 'array',
+              items: { type: 'object', properties: { at: { type: 'string' }, kind: { type: 'string' }, detail: { type: 'object' } } },
+            },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Kysely } from 'kysely';
+import type { ReviewCaseRow, Tables } from './tables.js';
+
+export interface NewReviewCase {
+  pipeline: string;
+  recordId: string;
+  type: string;
+  owner: string | null;
+  reason: Record<string, unknown>;
+  slaDueAt: number | null;
+  now: number;
+}
+
+export async function insertCases(db: Kysely<Tables>, cases: NewReviewCase[]): Promise<void> {
+  for (let i = 0; i < cases.length; i += 200) {
+    await db
+      .insertInto('review_cases')
+      .values(
+        cases.slice(i, i + 200).map((c) => ({
+          pipeline: c.pipeline,
+          record_id: c.recordId,
+          type: c.type,
+          owner: c.owner,
+          status: 'open' as const,
+          reason: JSON.stringify(c.reason),
+          sla_due_at: c.slaDueAt,
+          created_at: c.now,
+        })),
+      )
+      .execute();
+  }
+}
+
+export async function getCase(db: Kysely<Tables>, id: number): Promise<ReviewCaseRow | undefined> {
+  return db.selectFrom('review_cases').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface CaseFilter {
+  status?: 'open' | 'resolved';
+  pipeline?: string;
+  type?: string;
+  limit?: number;
+}
+
+export async function listCases(db: Kysely<Tables>, f: CaseFilter): Promise<ReviewCaseRow[]> {
+  let q = db.selectFrom('review_cases').selectAll();
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.pipeline) q = q.where('pipeline', '=', f.pipeline);
+  if (f.type) q = q.where('type', '=', f.type);
+  return q.orderBy('sla_due_at').orderBy('id').limit(f.limit ?? 100).execute();
+}
+
+export async function casesOfRecord(db: Kysely<Tables>, pipeline: string, recordId: string): Promise<ReviewCaseRow[]> {
+  return db.selectFrom('review_cases').selectAll().where('pipeline', '=', pipeline).where('record_id', '=', recordId).orderBy('id').execute();
+}
+
+export async function countOpenCases(db: Kysely<Tables>): Promise<{ pipeline: string; type: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('review_cases')
+    .select(['pipeline', 'type', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '=', 'open')
+    .groupBy(['pipeline', 'type'])
+    .execute();
+  return rows.map((r) => ({ pipeline: r.pipeline, type: r.type, n: Number(r.n) }));
+}

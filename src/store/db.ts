@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from './migrations.js';
+import type { Tables } from './tables.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+/** The database of one Airlock installation: a Kysely instance over SQLite or PostgreSQL. */
+export interface Store {
+  db: Kysely<Tables>;
+  kind: DatabaseKind;
+  /** The URL it was opened with, secrets removed (for logs). */
+  displayUrl: string;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
+  /** SQLite busy timeout in ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+/** Opens `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. SQLite runs in WAL mode with a full sync on commit. */
+export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    const database = new BetterSqlite3(file === ':memory:' ? ':memory:' : file);
+    database.pragma('journal_mode = WAL');
+    // FULL: a commit is synced to disk before it returns, so an acknowledged record survives a power cut.
+    database.pragma('synchronous = FULL');
+    database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+    return {
+      db,
+      kind: 'sqlite',
+      displayUrl: url,
+      async ping() {
+        await sql`select 1`.execute(db);
+      },
+      async migrate() {
+        return (await migrateToLatest(db as Kysely<unknown>, 'sqlite')).applied;
+      },
+      async close() {
+        await db.destroy();
+      },
+    };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+      // int8 columns hold epoch milliseconds: read them as numbers.
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      kind: 'postgres',
+      displayUrl: url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@'),
+      async ping() {
+        await sql`select 1`.execute(db);
+      },
+      async migrate() {
+        // Kysely's migrator takes a PostgreSQL advisory lock, so several serve processes may start at once.
+        return (await migrateToLatest(db as Kysely<unknown>, 'postgres')).applied;
+      },
+      async close() {
+        await db.destroy();
+      },
+    };
+  }
+  throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
+}

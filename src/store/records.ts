@@ -1,0 +1,79 @@
+import { type Kysely, sql } from 'kysely';
+import type { DatabaseKind } from './db.js';
+import type { NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
+
+export async function findRecords(db: Kysely<Tables>, pipeline: string, ids: string[]): Promise<RecordRow[]> {
+  const out: RecordRow[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    out.push(...(await db.selectFrom('records').selectAll().where('pipeline', '=', pipeline).where('id', 'in', chunk).execute()));
+  }
+  return out;
+}
+
+export async function getRecord(db: Kysely<Tables>, pipeline: string, id: string): Promise<RecordRow | undefined> {
+  return db.selectFrom('records').selectAll().where('pipeline', '=', pipeline).where('id', '=', id).executeTakeFirst();
+}
+
+/** Records with this id in any pipeline (for the `/v1/records/:id` shortcut). */
+export async function findRecordsById(db: Kysely<Tables>, id: string): Promise<RecordRow[]> {
+  return db.selectFrom('records').selectAll().where('id', '=', id).limit(2).execute();
+}
+
+export async function insertRecords(db: Kysely<Tables>, rows: NewRecordRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 200) {
+    await db.insertInto('records').values(rows.slice(i, i + 200)).execute();
+  }
+}
+
+/** Locks a record's row until the transaction ends (PostgreSQL); SQLite transactions are already serial. */
+export async function lockRecord(db: Kysely<Tables>, kind: DatabaseKind, pipeline: string, id: string): Promise<RecordRow | undefined> {
+  let q = db.selectFrom('records').selectAll().where('pipeline', '=', pipeline).where('id', '=', id);
+  if (kind === 'postgres') q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
+export async function updateRecord(db: Kysely<Tables>, pipeline: string, id: string, set: RecordUpdate, leaseOwner?: string): Promise<boolean> {
+  let q = db.updateTable('records').set(set).where('pipeline', '=', pipeline).where('id', '=', id);
+  if (leaseOwner !== undefined) q = q.where('lease_owner', '=', leaseOwner);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/**
+ * Claims up to `limit` records of a pipeline that wait for scoring, with a lease. On PostgreSQL the rows are
+ * chosen with FOR UPDATE SKIP LOCKED, so concurrent workers never claim the same record.
+ */
+export async function claimRecordsForScoring(
+  db: Kysely<Tables>,
+  kind: DatabaseKind,
+  pipeline: string,
+  owner: string,
+  now: number,
+  leaseMs: number,
+  limit: number,
+): Promise<RecordRow[]> {
+  const waiting: RecordStatus[] = ['received', 'scoring'];
+  const lock = kind === 'postgres' ? sql`for update skip locked` : sql``;
+  const res = await sql<RecordRow>`
+    update records set status = 'scoring', lease_owner = ${owner}, lease_until = ${now + leaseMs}, updated_at = ${now}
+    where seq in (
+      select seq from records
+      where pipeline = ${pipeline} and status in (${sql.join(waiting)}) and available_at <= ${now}
+        and (lease_until is null or lease_until < ${now})
+      order by seq
+      limit ${limit}
+      ${lock}
+    )
+    returning *`.execute(db);
+  return res.rows.sort((a, b) => a.seq - b.seq);
+}
+
+export async function countRecordsByStatus(db: Kysely<Tables>): Promise<{ pipeline: string; status: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('records')
+    .select(['pipeline', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['pipeline', 'status'])
+    .execute();
+  return rows.map((r) => ({ pipeline: r.pipeline, status: r.status, n: Number(r.n) }));
+}

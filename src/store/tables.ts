@@ -1,0 +1,114 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Record states (DESIGN.md, shared vocabulary). */
+export const RECORD_STATES = [
+  'received',
+  'scoring',
+  'decided',
+  'halted',
+  'quarantined',
+  'in_review',
+  'delivered',
+  'dead_lettered',
+  'discarded',
+] as const;
+export type RecordStatus = (typeof RECORD_STATES)[number];
+
+export const TERMINAL_STATES: readonly RecordStatus[] = ['delivered', 'dead_lettered', 'discarded'];
+export const WAITING_ON_PERSON_STATES: readonly RecordStatus[] = ['halted', 'quarantined', 'in_review'];
+
+export interface RecordsTable {
+  seq: Generated<number>;
+  pipeline: string;
+  id: string;
+  /** The record as received, JSON text. */
+  body: string;
+  /** sha256 of the canonical JSON of the body: same id + same hash = the same record. */
+  body_hash: string;
+  status: RecordStatus;
+  contract_hash: string | null;
+  /** JSON array of violations when quarantined. */
+  violations: string | null;
+  /** JSON: { label, confidence, probs?, model_version?, latency_ms }. */
+  prediction: string | null;
+  /** JSON: { label, source: 'auto' | 'review', case_id?, by?, at }. */
+  decision: string | null;
+  score_attempts: number;
+  available_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  seq: Generated<number>;
+  pipeline: string;
+  record_id: string;
+  at: number;
+  kind: string;
+  /** JSON object with the event's detail (field names, kinds, counts; never record values). */
+  detail: string;
+}
+
+export interface ReviewCasesTable {
+  id: Generated<number>;
+  pipeline: string;
+  record_id: string;
+  type: string;
+  owner: string | null;
+  status: 'open' | 'resolved';
+  /** JSON: why the case exists (e.g. confidence and threshold, the model's error). */
+  reason: string;
+  sla_due_at: number | null;
+  created_at: number;
+  resolved_at: number | null;
+  /** JSON: { label, by, note }. */
+  resolution: string | null;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead_lettered';
+
+export interface DeliveriesTable {
+  seq: Generated<number>;
+  pipeline: string;
+  record_id: string;
+  destination: string;
+  idempotency_key: string;
+  status: DeliveryStatus;
+  attempts: number;
+  first_attempt_at: number | null;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  /** JSON: { status, headers, body } of the response that dead-lettered it. */
+  response: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertsTable {
+  key: string;
+  first_raised_at: number;
+  last_raised_at: number;
+  last_sent_at: number | null;
+  count: number;
+  message: string;
+}
+
+export interface Tables {
+  records: RecordsTable;
+  events: EventsTable;
+  review_cases: ReviewCasesTable;
+  deliveries: DeliveriesTable;
+  alerts: AlertsTable;
+}
+
+export type RecordRow = Selectable<RecordsTable>;
+export type NewRecordRow = Insertable<RecordsTable>;
+export type RecordUpdate = Updateable<RecordsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type ReviewCaseRow = Selectable<ReviewCasesTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
