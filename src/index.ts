@@ -1,20 +1,21 @@
 /** Airlock as a library: load a config, build the server, or embed the ingest path and workers. */
+
+export type { AirlockConfig, DestinationConfig, ModelConfig, PipelineConfig } from './config/load.js';
 export { loadConfig, parseConfig, resolveConfigPath } from './config/load.js';
-export type { AirlockConfig, PipelineConfig, DestinationConfig, ModelConfig } from './config/load.js';
 export { configJsonSchema } from './config/schema.js';
 export { parseDuration, parseRate } from './config/units.js';
-export { createServer } from './server/app.js';
-export type { AirlockServer, CreateServerOptions, ServerRole } from './server/app.js';
-export { createAirlock } from './pipeline/runtime.js';
-export type { Airlock } from './pipeline/runtime.js';
-export type { Clock, Runtime } from './pipeline/context.js';
-export { compileContract } from './contract/gate.js';
 export type { Contract, Violation } from './contract/gate.js';
-export { openStore } from './store/db.js';
-export type { Store } from './store/db.js';
-export { AirlockError, ConfigError } from './errors.js';
-export type { AirlockErrorCode, ConfigProblem } from './errors.js';
-export type { Prediction, ModelAdapter } from './models/adapter.js';
+export { compileContract } from './contract/gate.js';
 export { idempotencyKey } from './delivery/outbox.js';
-export { RECORD_STATES } from './store/tables.js';
+export type { AirlockErrorCode, ConfigProblem } from './errors.js';
+export { AirlockError, ConfigError } from './errors.js';
+export type { ModelAdapter, Prediction } from './models/adapter.js';
+export type { Clock, Runtime } from './pipeline/context.js';
+export type { Airlock } from './pipeline/runtime.js';
+export { createAirlock } from './pipeline/runtime.js';
+export type { AirlockServer, CreateServerOptions, ServerRole } from './server/app.js';
+export { createServer } from './server/app.js';
+export type { Store } from './store/db.js';
+export { openStore } from './store/db.js';
 export type { RecordStatus } from './store/tables.js';
+export { RECORD_STATES } from './store/tables.js';

@@ -103,7 +103,10 @@ console.log(`Helpdesk: ${applied.size} tickets created from ${requests} requests
 const example = cases[0];
 console.log('Try:');
 console.log(`  curl -s ${base}/v1/pipelines/tickets/records/T-1001 | jq`);
-if (example) console.log(`  curl -s -X POST ${base}/v1/review/cases/${example.id}/decision -H 'content-type: application/json' -d '{"label":"billing"}' | jq .status`);
+if (example)
+  console.log(
+    `  curl -s -X POST ${base}/v1/review/cases/${example.id}/decision -H 'content-type: application/json' -d '{"label":"billing"}' | jq .status`,
+  );
 console.log(`  curl -s ${base}/metrics | grep airlock_records`);
 
 if (once) await stop(0);

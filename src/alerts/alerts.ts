@@ -22,7 +22,10 @@ class LogSink implements AlertSink {
   constructor(private readonly logger: Logger) {}
   async send(alert: Alert & { count: number }): Promise<void> {
     const level = alert.severity === 'critical' ? 'error' : alert.severity === 'warning' ? 'warn' : 'info';
-    this.logger[level]({ alert: { key: alert.key, severity: alert.severity, count: alert.count, ...alert.fields } }, `ALERT ${alert.title}: ${alert.text}`);
+    this.logger[level](
+      { alert: { key: alert.key, severity: alert.severity, count: alert.count, ...alert.fields } },
+      `ALERT ${alert.title}: ${alert.text}`,
+    );
   }
 }
 

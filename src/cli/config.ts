@@ -19,7 +19,10 @@ export function registerConfigCommands(program: Command): void {
           const cfg = loadConfig(path);
           const pipelines = Object.keys(cfg.pipelines);
           if (opts.json) printJson({ ok: true, file: path, pipelines, problems: [] });
-          else process.stdout.write(`${path}: ok (${pipelines.length} pipeline${pipelines.length === 1 ? '' : 's'}: ${pipelines.join(', ') || 'none'})\n`);
+          else
+            process.stdout.write(
+              `${path}: ok (${pipelines.length} pipeline${pipelines.length === 1 ? '' : 's'}: ${pipelines.join(', ') || 'none'})\n`,
+            );
           return 0;
         } catch (err) {
           if (!(err instanceof ConfigError) || !opts.json) throw err;

@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import { action, printJson, Progress } from './output.js';
+import { action, Progress, printJson } from './output.js';
 import { detectFormat, readRecords } from './read-records.js';
 
 interface IngestOptions {
@@ -122,7 +122,10 @@ async function post(endpoint: string, body: string, token: string | undefined): 
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       if (attempt >= maxAttempts) {
-        throw new AirlockError('DATABASE_UNAVAILABLE', `cannot reach ${new URL(endpoint).origin}: ${e.cause?.code ?? e.message} (is \`airlock serve\` running? --url or AIRLOCK_URL)`);
+        throw new AirlockError(
+          'DATABASE_UNAVAILABLE',
+          `cannot reach ${new URL(endpoint).origin}: ${e.cause?.code ?? e.message} (is \`airlock serve\` running? --url or AIRLOCK_URL)`,
+        );
       }
       await sleep(Math.min(10_000, 250 * 2 ** attempt));
       continue;
@@ -140,7 +143,8 @@ async function post(endpoint: string, body: string, token: string | undefined): 
       /* not JSON: reported below */
     }
     if (res.status === 202 || res.status === 207) return json as IngestAnswer;
-    if ((res.status === 409 || res.status === 400) && Array.isArray(json.refused)) return { records: [], refused: json.refused as IngestAnswer['refused'] };
+    if ((res.status === 409 || res.status === 400) && Array.isArray(json.refused))
+      return { records: [], refused: json.refused as IngestAnswer['refused'] };
     const detail = typeof json.detail === 'string' ? json.detail : text.slice(0, 200);
     throw new AirlockError(res.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', `the server answered ${res.status}: ${detail}`);
   }

@@ -19,7 +19,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerMigrateCommand(program);
   registerConfigCommands(program);
-  program.commands.forEach((c) => c.exitOverride());
+  for (const c of program.commands) c.exitOverride();
   for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();
   return program;
 }

@@ -17,7 +17,12 @@ export function registerMigrateCommand(program: Command): void {
         try {
           const applied = await store.migrate();
           if (opts.json) printJson({ database: store.displayUrl, applied });
-          else process.stdout.write(applied.length ? `applied ${applied.length} migration(s) to ${store.displayUrl}: ${applied.join(', ')}\n` : `${store.displayUrl} is up to date\n`);
+          else
+            process.stdout.write(
+              applied.length
+                ? `applied ${applied.length} migration(s) to ${store.displayUrl}: ${applied.join(', ')}\n`
+                : `${store.displayUrl} is up to date\n`,
+            );
         } finally {
           await store.close();
         }

@@ -55,7 +55,9 @@ export async function* readRecords(file: string, format: InputFormat): AsyncGene
   if (format === 'json') {
     const chunks: Buffer[] = [];
     for await (const c of open(file)) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+    const text = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -67,7 +69,14 @@ export async function* readRecords(file: string, format: InputFormat): AsyncGene
     return;
   }
   const parser = open(file).pipe(
-    parseCsv({ columns: true, bom: true, delimiter: format === 'tsv' ? '\t' : ',', skip_empty_lines: true, relax_column_count: true, info: true }),
+    parseCsv({
+      columns: true,
+      bom: true,
+      delimiter: format === 'tsv' ? '\t' : ',',
+      skip_empty_lines: true,
+      relax_column_count: true,
+      info: true,
+    }),
   );
   try {
     for await (const row of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {

@@ -7,7 +7,11 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the HTTP API and the pipeline workers (migrates the database first)')
-    .addOption(new Option('--role <role>', 'api: HTTP only; worker: pipeline stages only; all: both').choices(['api', 'worker', 'all']).default('all'))
+    .addOption(
+      new Option('--role <role>', 'api: HTTP only; worker: pipeline stages only; all: both')
+        .choices(['api', 'worker', 'all'])
+        .default('all'),
+    )
     .option('--port <port>', 'listen on this port (overrides server.port)', (v) => Number.parseInt(v, 10))
     .option('--host <host>', 'listen on this address (overrides server.host)')
     .option('--database <url>', 'sqlite:PATH or postgres://… (overrides the config; also AIRLOCK_DATABASE)')
@@ -38,7 +42,12 @@ export function registerServeCommand(program: Command): void {
         process.on('SIGTERM', () => shutdown('SIGTERM'));
         const url = await server.listen({ port: opts.port, host: opts.host });
         log.info(
-          { url: url ?? null, role: opts.role, database: server.airlock.runtime.store.displayUrl, pipelines: Object.keys(config.pipelines) },
+          {
+            url: url ?? null,
+            role: opts.role,
+            database: server.airlock.runtime.store.displayUrl,
+            pipelines: Object.keys(config.pipelines),
+          },
           url ? `Airlock listening on ${url}` : 'Airlock worker started',
         );
         await new Promise(() => {});

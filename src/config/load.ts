@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createAjv } from '../contract/ajv.js';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { compileContract, type Contract } from '../contract/gate.js';
-import { type ConfigProblem, ConfigError } from '../errors.js';
+import { createAjv } from '../contract/ajv.js';
+import { type Contract, compileContract } from '../contract/gate.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
 import { configJsonSchema } from './schema.js';
 import { parseByteSize, parseDuration, parseRate, type Rate } from './units.js';
-
 
 export interface HttpModelConfig {
   type: 'http';
@@ -66,9 +65,7 @@ export interface PipelineConfig {
   destinations: Record<string, DestinationConfig>;
 }
 
-export type AlertSinkConfig =
-  | { type: 'webhook'; url: string; format: 'slack' | 'json'; headers: Record<string, string> }
-  | { type: 'log' };
+export type AlertSinkConfig = { type: 'webhook'; url: string; format: 'slack' | 'json'; headers: Record<string, string> } | { type: 'log' };
 
 export interface AirlockConfig {
   /** Absolute path of the file this came from, if any. */

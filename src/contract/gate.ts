@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createAjv } from './ajv.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-
+import { createAjv } from './ajv.js';
 
 /** One way a record breaks its contract. */
 export interface Violation {

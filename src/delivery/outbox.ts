@@ -54,7 +54,7 @@ export async function settleRecordIfDone(
   now: number,
 ): Promise<'delivered' | 'dead_lettered' | undefined> {
   const record = await lockRecord(trx, kind, pipeline, recordId);
-  if (!record || record.status !== 'decided') return undefined;
+  if (record?.status !== 'decided') return undefined;
   const rows = await trx
     .selectFrom('deliveries')
     .select(['status', 'destination'])

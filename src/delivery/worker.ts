@@ -15,7 +15,15 @@ interface Outcome {
   response?: { status: number; headers: Record<string, string>; body: string };
 }
 
-const KEPT_RESPONSE_HEADERS = ['content-type', 'retry-after', 'x-request-id', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'];
+const KEPT_RESPONSE_HEADERS = [
+  'content-type',
+  'retry-after',
+  'x-request-id',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'ratelimit',
+  'ratelimit-policy',
+];
 
 /**
  * The delivery stage of one destination: claims due outbox rows within the destination's rate limit and
@@ -101,7 +109,12 @@ export class DeliveryStage {
     const response = { status: res.status, headers, body: text.slice(0, 2048) };
     if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status };
     if (isRetryableStatus(res.status)) {
-      return { kind: 'retry', status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.rt.clock.now()), response };
+      return {
+        kind: 'retry',
+        status: res.status,
+        retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.rt.clock.now()),
+        response,
+      };
     }
     return { kind: 'dead', status: res.status, error: `destination answered ${res.status}`, response };
   }
@@ -113,8 +126,10 @@ export class DeliveryStage {
     const retry = this.destination.retry;
     let final = outcome;
     if (outcome.kind === 'retry') {
-      if (attempts >= retry.maxAttempts) final = { ...outcome, kind: 'dead', error: `gave up after ${attempts} attempts: ${describe(outcome)}` };
-      else if (now - firstAttemptAt >= retry.maxAgeMs) final = { ...outcome, kind: 'dead', error: `gave up after ${Math.round((now - firstAttemptAt) / 1000)}s: ${describe(outcome)}` };
+      if (attempts >= retry.maxAttempts)
+        final = { ...outcome, kind: 'dead', error: `gave up after ${attempts} attempts: ${describe(outcome)}` };
+      else if (now - firstAttemptAt >= retry.maxAgeMs)
+        final = { ...outcome, kind: 'dead', error: `gave up after ${Math.round((now - firstAttemptAt) / 1000)}s: ${describe(outcome)}` };
     }
     const { db, kind } = this.rt.store;
     const label = { pipeline: d.pipeline, destination: d.destination };
@@ -139,7 +154,13 @@ export class DeliveryStage {
             recordId: d.record_id,
             at: now,
             kind: 'delivery_retry_scheduled',
-            detail: { destination: d.destination, attempt: attempts, status: final.status ?? null, error: final.error ?? null, retry_in_ms: delay },
+            detail: {
+              destination: d.destination,
+              attempt: attempts,
+              status: final.status ?? null,
+              error: final.error ?? null,
+              retry_in_ms: delay,
+            },
           },
         ]);
         return true;
@@ -163,14 +184,22 @@ export class DeliveryStage {
           recordId: d.record_id,
           at: now,
           kind: final.kind === 'delivered' ? 'delivery_succeeded' : 'delivery_dead_lettered',
-          detail: { destination: d.destination, attempt: attempts, status: final.status ?? null, ...(final.kind === 'dead' ? { error: final.error ?? null } : {}) },
+          detail: {
+            destination: d.destination,
+            attempt: attempts,
+            status: final.status ?? null,
+            ...(final.kind === 'dead' ? { error: final.error ?? null } : {}),
+          },
         },
       ]);
       settled = await settleRecordIfDone(trx, kind, d.pipeline, d.record_id, now);
       return true;
     });
     if (!committed) {
-      this.rt.logger.warn({ ...label, record: d.record_id }, 'delivery lease expired before its outcome was committed; it will be retried with the same idempotency key');
+      this.rt.logger.warn(
+        { ...label, record: d.record_id },
+        'delivery lease expired before its outcome was committed; it will be retried with the same idempotency key',
+      );
       return;
     }
     this.rt.metrics.deliveryAttempts.inc({ ...label, outcome: final.kind === 'dead' ? 'dead_lettered' : final.kind });

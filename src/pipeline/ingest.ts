@@ -83,7 +83,7 @@ export class Ingestor {
         const started = performance.now();
         try {
           const results = await this.commit(jobs);
-          jobs.forEach((j, i) => j.resolve(results[i]));
+          for (let i = 0; i < jobs.length; i++) jobs[i].resolve(results[i]);
           this.rt.wake();
         } catch (err) {
           for (const j of jobs) j.reject(err);
@@ -166,7 +166,13 @@ export class Ingestor {
           created_at: now,
           updated_at: now,
         });
-        events.push({ pipeline: job.pipeline, recordId: p.id, at: now, kind: 'received', detail: { contract: pipeline.contract?.hash.slice(0, 12) ?? null } });
+        events.push({
+          pipeline: job.pipeline,
+          recordId: p.id,
+          at: now,
+          kind: 'received',
+          detail: { contract: pipeline.contract?.hash.slice(0, 12) ?? null },
+        });
         if (violations.length > 0) {
           events.push({
             pipeline: job.pipeline,
@@ -190,7 +196,8 @@ export class Ingestor {
       for (const a of results[i].accepted) {
         this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: a.existing ? 'existing' : a.status });
       }
-      if (results[i].refused.length > 0) this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: 'refused' }, results[i].refused.length);
+      if (results[i].refused.length > 0)
+        this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: 'refused' }, results[i].refused.length);
     }
     return results;
   }
@@ -198,7 +205,11 @@ export class Ingestor {
 
 function prepare(item: unknown, index: number, idempotencyKey: string | undefined): Prepared | RefusedRecord {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-    return { index, code: 'NOT_AN_OBJECT', message: `item ${index} is ${item === null ? 'null' : Array.isArray(item) ? 'an array' : `a ${typeof item}`}, not a JSON object` };
+    return {
+      index,
+      code: 'NOT_AN_OBJECT',
+      message: `item ${index} is ${item === null ? 'null' : Array.isArray(item) ? 'an array' : `a ${typeof item}`}, not a JSON object`,
+    };
   }
   const body = item as Record<string, unknown>;
   let id: string;

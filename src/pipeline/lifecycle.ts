@@ -53,7 +53,8 @@ export async function applyDecision(
       detail: { label: decision.label, source: decision.source, ...(decision.case_id ? { case_id: decision.case_id } : {}) },
     },
   ];
-  if (next === 'delivered') events.push({ pipeline: pipeline.name, recordId, at: now, kind: 'delivered', detail: { destinations: 0 } as never });
+  if (next === 'delivered')
+    events.push({ pipeline: pipeline.name, recordId, at: now, kind: 'delivered', detail: { destinations: 0 } as never });
   await appendEvents(trx, events);
   return true;
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Store } from '../store/db.js';
 import { countOpenCases } from '../store/cases.js';
+import type { Store } from '../store/db.js';
 import { countPendingDeliveries } from '../store/deliveries.js';
 import { countRecordsByStatus } from '../store/records.js';
 
@@ -58,7 +58,8 @@ export class Metrics {
         for (const r of await countRecordsByStatus(store.db)) {
           if (r.status === 'received' || r.status === 'scoring') this.inc({ queue: 'scoring', pipeline: r.pipeline, name: '' }, r.n);
         }
-        for (const d of await countPendingDeliveries(store.db)) this.set({ queue: 'delivery', pipeline: d.pipeline, name: d.destination }, d.n);
+        for (const d of await countPendingDeliveries(store.db))
+          this.set({ queue: 'delivery', pipeline: d.pipeline, name: d.destination }, d.n);
         for (const c of await countOpenCases(store.db)) this.set({ queue: 'review', pipeline: c.pipeline, name: c.type }, c.n);
       },
     });

@@ -38,7 +38,10 @@ export class ScoringStage {
     if (now < this.pausedUntil) return 0;
     const { db, kind } = this.rt.store;
     const limit = Math.min(this.rt.config.worker.batch, this.pipeline.model.concurrency * 4);
-    const leaseMs = Math.max(this.rt.config.worker.leaseMs, this.pipeline.model.timeoutMs * (1 + (this.pipeline.model as { retries: number }).retries) * 2);
+    const leaseMs = Math.max(
+      this.rt.config.worker.leaseMs,
+      this.pipeline.model.timeoutMs * (1 + (this.pipeline.model as { retries: number }).retries) * 2,
+    );
     const claimed = await claimRecordsForScoring(db, kind, this.pipeline.name, this.owner, now, leaseMs, limit);
     if (claimed.length === 0) return 0;
     let next = 0;
@@ -100,44 +103,58 @@ export class ScoringStage {
       ...(prediction.modelVersion ? { model_version: prediction.modelVersion } : {}),
       latency_ms: Math.round(prediction.latencyMs * 1000) / 1000,
     });
-    await this.rt.store.db.transaction().execute(async (trx) => {
-      await appendEvents(trx, [
-        {
-          pipeline: p.name,
-          recordId: record.id,
-          at: now,
-          kind: 'scored',
-          detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
-        },
-        { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
-      ]);
-      if (routed.to === 'auto') {
-        const ok = await applyDecision(
-          trx,
-          p,
-          record.id,
-          { label: prediction.label, source: 'auto', confidence: prediction.confidence, at: new Date(now).toISOString() },
-          now,
-          { prediction: predictionJson, leaseOwner: this.owner },
+    await this.rt.store.db
+      .transaction()
+      .execute(async (trx) => {
+        await appendEvents(trx, [
+          {
+            pipeline: p.name,
+            recordId: record.id,
+            at: now,
+            kind: 'scored',
+            detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
+          },
+          { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
+        ]);
+        if (routed.to === 'auto') {
+          const ok = await applyDecision(
+            trx,
+            p,
+            record.id,
+            { label: prediction.label, source: 'auto', confidence: prediction.confidence, at: new Date(now).toISOString() },
+            now,
+            { prediction: predictionJson, leaseOwner: this.owner },
+          );
+          if (!ok) throw new LeaseLost();
+        } else {
+          const ok = await updateRecord(
+            trx,
+            p.name,
+            record.id,
+            { status: 'in_review', prediction: predictionJson, lease_owner: null, lease_until: null, updated_at: now },
+            this.owner,
+          );
+          if (!ok) throw new LeaseLost();
+          const c = newCase(
+            p,
+            record.id,
+            'low_confidence',
+            { confidence: prediction.confidence, threshold: routed.threshold, label: prediction.label },
+            now,
+          );
+          await insertCases(trx, [c]);
+          await appendEvents(trx, [
+            { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'low_confidence', owner: c.owner } },
+          ]);
+        }
+      })
+      .catch((err) => {
+        if (!(err instanceof LeaseLost)) throw err;
+        this.rt.logger.warn(
+          { pipeline: p.name, record: record.id },
+          'lease expired before the prediction was committed; another worker has the record',
         );
-        if (!ok) throw new LeaseLost();
-      } else {
-        const ok = await updateRecord(
-          trx,
-          p.name,
-          record.id,
-          { status: 'in_review', prediction: predictionJson, lease_owner: null, lease_until: null, updated_at: now },
-          this.owner,
-        );
-        if (!ok) throw new LeaseLost();
-        const c = newCase(p, record.id, 'low_confidence', { confidence: prediction.confidence, threshold: routed.threshold, label: prediction.label }, now);
-        await insertCases(trx, [c]);
-        await appendEvents(trx, [{ pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'low_confidence', owner: c.owner } }]);
-      }
-    }).catch((err) => {
-      if (!(err instanceof LeaseLost)) throw err;
-      this.rt.logger.warn({ pipeline: p.name, record: record.id }, 'lease expired before the prediction was committed; another worker has the record');
-    });
+      });
   }
 
   /** A failure specific to this record: it becomes a model_failure review case. */
@@ -156,7 +173,13 @@ export class ScoringStage {
       const c = newCase(p, record.id, 'model_failure', { error: err.message, status: err.status ?? null }, now);
       await insertCases(trx, [c]);
       await appendEvents(trx, [
-        { pipeline: p.name, recordId: record.id, at: now, kind: 'model_failed', detail: { error: err.message, status: err.status ?? null } },
+        {
+          pipeline: p.name,
+          recordId: record.id,
+          at: now,
+          kind: 'model_failed',
+          detail: { error: err.message, status: err.status ?? null },
+        },
         { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'model_failure', owner: c.owner } },
       ]);
     });
@@ -186,7 +209,10 @@ export class ScoringStage {
     const delay = Math.min(MAX_PAUSE_MS, 500 * 2 ** Math.min(this.consecutiveOutages - 1, 10));
     const jittered = delay / 2 + Math.random() * (delay / 2);
     this.pausedUntil = Math.max(this.pausedUntil, this.rt.clock.now() + jittered);
-    this.rt.logger.warn({ pipeline: this.pipeline.name, error: err.message, retryInMs: Math.round(jittered) }, 'model unavailable; scoring paused, records wait');
+    this.rt.logger.warn(
+      { pipeline: this.pipeline.name, error: err.message, retryInMs: Math.round(jittered) },
+      'model unavailable; scoring paused, records wait',
+    );
     if (!this.alertedOutage && this.consecutiveOutages >= 3) {
       this.alertedOutage = true;
       void this.rt.alerts.raise({

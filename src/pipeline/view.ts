@@ -1,9 +1,9 @@
+import { AirlockError } from '../errors.js';
 import { casesOfRecord } from '../store/cases.js';
 import { deliveriesOf } from '../store/deliveries.js';
 import { eventsOf } from '../store/events.js';
 import { findRecordsById, getRecord } from '../store/records.js';
 import type { RecordRow, ReviewCaseRow } from '../store/tables.js';
-import { AirlockError } from '../errors.js';
 import type { Runtime } from './context.js';
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));

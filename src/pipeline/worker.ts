@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DeliveryStage } from '../delivery/worker.js';
 import { createModelAdapter, type ModelAdapter } from '../models/index.js';
 import type { Runtime } from './context.js';

@@ -1,7 +1,7 @@
 import type { PipelineConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import { applyDecision } from '../pipeline/lifecycle.js';
 import type { Runtime } from '../pipeline/context.js';
+import { applyDecision } from '../pipeline/lifecycle.js';
 import { getCase, type NewReviewCase } from '../store/cases.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
@@ -10,7 +10,13 @@ import { lockRecord } from '../store/records.js';
 export const BUILT_IN_CASE_TYPES = ['low_confidence', 'model_failure', 'quarantine'] as const;
 
 /** Builds a new open case of `type` for a record, with the owner and SLA the config gives that type. */
-export function newCase(pipeline: PipelineConfig, recordId: string, type: string, reason: Record<string, unknown>, now: number): NewReviewCase {
+export function newCase(
+  pipeline: PipelineConfig,
+  recordId: string,
+  type: string,
+  reason: Record<string, unknown>,
+  now: number,
+): NewReviewCase {
   const ct = pipeline.review.caseTypes[type];
   return {
     pipeline: pipeline.name,
@@ -49,20 +55,36 @@ export async function decideCase(rt: Runtime, caseId: number, verdict: CaseVerdi
     const pipeline = rt.config.pipelines[c.pipeline];
     if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
     const record = await lockRecord(trx, kind, c.pipeline, c.record_id);
-    if (!record || record.status !== 'in_review') {
+    if (record?.status !== 'in_review') {
       throw new AirlockError('CONFLICT', `record ${c.record_id} is ${record?.status ?? 'missing'}, not in review`);
     }
     const updated = await trx
       .updateTable('review_cases')
-      .set({ status: 'resolved', resolved_at: now, resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }) })
+      .set({
+        status: 'resolved',
+        resolved_at: now,
+        resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
+      })
       .where('id', '=', caseId)
       .where('status', '=', 'open')
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
     await appendEvents(trx, [
-      { pipeline: c.pipeline, recordId: c.record_id, at: now, kind: 'case_resolved', detail: { case_id: caseId, type: c.type, by: verdict.by ?? null } },
+      {
+        pipeline: c.pipeline,
+        recordId: c.record_id,
+        at: now,
+        kind: 'case_resolved',
+        detail: { case_id: caseId, type: c.type, by: verdict.by ?? null },
+      },
     ]);
-    await applyDecision(trx, pipeline, c.record_id, { label: verdict.label, source: 'review', case_id: caseId, by: verdict.by, at: new Date(now).toISOString() }, now);
+    await applyDecision(
+      trx,
+      pipeline,
+      c.record_id,
+      { label: verdict.label, source: 'review', case_id: caseId, by: verdict.by, at: new Date(now).toISOString() },
+      now,
+    );
     return { pipeline: c.pipeline, recordId: c.record_id };
   });
 }

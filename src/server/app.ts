@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
@@ -7,8 +7,8 @@ import { type Airlock, createAirlock } from '../pipeline/runtime.js';
 import { caseView, getRecordView, getRecordViewById } from '../pipeline/view.js';
 import { decideCase } from '../review/cases.js';
 import { getCase, listCases } from '../store/cases.js';
-import { countRecordsByStatus } from '../store/records.js';
 import type { Store } from '../store/db.js';
+import { countRecordsByStatus } from '../store/records.js';
 import { openApiDocument } from './openapi.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
@@ -45,7 +45,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   const app = Fastify({
     loggerInstance: rt.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.server.bodyLimit,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
 
@@ -57,13 +57,17 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
       done(err as Error, undefined);
     }
   });
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/jsonlines'], { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, parseNdjsonBody(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, parseNdjsonBody(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 
   app.setErrorHandler((err, req, reply) => {
     const { problem: p, headers } = toProblem(err);
@@ -78,7 +82,9 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
       await withTimeout(rt.store.ping(), 2000);
       return { status: 'ready', database: rt.store.kind };
     } catch (err) {
-      return sendProblem(reply, problem(503, 'DATABASE_UNAVAILABLE', `the database is not answering: ${(err as Error).message}`), { 'retry-after': '5' });
+      return sendProblem(reply, problem(503, 'DATABASE_UNAVAILABLE', `the database is not answering: ${(err as Error).message}`), {
+        'retry-after': '5',
+      });
     }
   });
   app.get('/metrics', async (_req, reply) => {
@@ -131,7 +137,8 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   });
 
   app.get('/v1/pipelines/:pipeline/records/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
-    if (!config.pipelines[req.params.pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
+    if (!config.pipelines[req.params.pipeline])
+      throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
     return getRecordView(rt, req.params.pipeline, req.params.id);
   });
   app.get('/v1/records/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => getRecordViewById(rt, req.params.id));
@@ -222,7 +229,9 @@ export function parseNdjsonBody(text: string): ParsedBody {
 
 function describeJsonError(text: string, err: Error): string {
   const m = /at position (\d+)/.exec(err.message);
-  const reason = err.message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
+  const reason = err.message
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
   if (!m) return reason.includes('end of') ? `${reason} (at offset ${text.length})` : reason;
   const pos = Number(m[1]);
   const before = text.slice(0, pos);

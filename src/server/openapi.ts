@@ -36,8 +36,14 @@ export function openApiDocument(config: AirlockConfig) {
             },
           },
           responses: {
-            202: { description: 'All records stored.', content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } } },
-            207: { description: 'Some records stored, some refused (see `refused`).', content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } } },
+            202: {
+              description: 'All records stored.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } },
+            },
+            207: {
+              description: 'Some records stored, some refused (see `refused`).',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } },
+            },
             400: problemResponse('The body is not valid JSON/NDJSON (the line or offset is named), or holds no object.'),
             404: problemResponse('Unknown pipeline.'),
             409: problemResponse('The id exists with a different body.'),
@@ -54,7 +60,10 @@ export function openApiDocument(config: AirlockConfig) {
             { name: 'pipeline', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
           ],
-          responses: { 200: { description: 'OK', content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, 404: problemResponse('No such record.') },
+          responses: {
+            200: { description: 'OK', content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } },
+            404: problemResponse('No such record.'),
+          },
         },
       },
       '/v1/records/{id}': {
@@ -95,12 +104,19 @@ export function openApiDocument(config: AirlockConfig) {
             required: true,
             content: {
               'application/json': {
-                schema: { type: 'object', required: ['label'], properties: { label: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } } },
+                schema: {
+                  type: 'object',
+                  required: ['label'],
+                  properties: { label: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } },
+                },
               },
             },
           },
           responses: {
-            200: { description: 'The decided record.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } },
+            200: {
+              description: 'The decided record.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } },
+            },
             404: problemResponse('No such case.'),
             409: problemResponse('The case is already resolved, or is a quarantine case.'),
           },
@@ -131,14 +147,24 @@ export function openApiDocument(config: AirlockConfig) {
               type: 'array',
               items: {
                 type: 'object',
-                properties: { index: { type: 'integer' }, id: { type: 'string' }, status: { type: 'string' }, existing: { type: 'boolean' } },
+                properties: {
+                  index: { type: 'integer' },
+                  id: { type: 'string' },
+                  status: { type: 'string' },
+                  existing: { type: 'boolean' },
+                },
               },
             },
             refused: {
               type: 'array',
               items: {
                 type: 'object',
-                properties: { index: { type: 'integer' }, id: { type: 'string' }, code: { enum: ['CONFLICT', 'NOT_AN_OBJECT', 'BAD_ID'] }, message: { type: 'string' } },
+                properties: {
+                  index: { type: 'integer' },
+                  id: { type: 'string' },
+                  code: { enum: ['CONFLICT', 'NOT_AN_OBJECT', 'BAD_ID'] },
+                  message: { type: 'string' },
+                },
               },
             },
           },

@@ -42,16 +42,40 @@ export function sendProblem(reply: FastifyReply, p: Problem, headers: Record<str
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = e?.code ?? '';
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(code)) {
+  if (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'SQLITE_BUSY',
+      'SQLITE_LOCKED',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08000',
+      '08003',
+      '08006',
+      '08001',
+      '08004',
+    ].includes(code)
+  ) {
     return true;
   }
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|database is locked/i.test(e?.message ?? '');
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|database is locked/i.test(
+    e?.message ?? '',
+  );
 }
 
 /** Maps any error to a problem; never exposes a stack trace. */
 export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string> } {
   if (err instanceof AirlockError) {
-    const extra = err.details && typeof err.details === 'object' && !Array.isArray(err.details) ? (err.details as Record<string, unknown>) : err.details ? { details: err.details } : {};
+    const extra =
+      err.details && typeof err.details === 'object' && !Array.isArray(err.details)
+        ? (err.details as Record<string, unknown>)
+        : err.details
+          ? { details: err.details }
+          : {};
     const headers: Record<string, string> = err.httpStatus === 503 ? { 'retry-after': '5' } : {};
     return { problem: problem(err.httpStatus, err.code, err.message, extra), headers };
   }
@@ -60,11 +84,18 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
     return { problem: problem(503, 'DATABASE_UNAVAILABLE', 'the database is not answering; retry later'), headers: { 'retry-after': '5' } };
   }
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { problem: problem(413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than the server accepts (server.body_limit)'), headers: {} };
+    return {
+      problem: problem(413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than the server accepts (server.body_limit)'),
+      headers: {},
+    };
   }
   if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return {
-      problem: problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json (one object or an array) or application/x-ndjson (one object per line)'),
+      problem: problem(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'send application/json (one object or an array) or application/x-ndjson (one object per line)',
+      ),
       headers: {},
     };
   }

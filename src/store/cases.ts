@@ -47,11 +47,21 @@ export async function listCases(db: Kysely<Tables>, f: CaseFilter): Promise<Revi
   if (f.status) q = q.where('status', '=', f.status);
   if (f.pipeline) q = q.where('pipeline', '=', f.pipeline);
   if (f.type) q = q.where('type', '=', f.type);
-  return q.orderBy('sla_due_at').orderBy('id').limit(f.limit ?? 100).execute();
+  return q
+    .orderBy('sla_due_at')
+    .orderBy('id')
+    .limit(f.limit ?? 100)
+    .execute();
 }
 
 export async function casesOfRecord(db: Kysely<Tables>, pipeline: string, recordId: string): Promise<ReviewCaseRow[]> {
-  return db.selectFrom('review_cases').selectAll().where('pipeline', '=', pipeline).where('record_id', '=', recordId).orderBy('id').execute();
+  return db
+    .selectFrom('review_cases')
+    .selectAll()
+    .where('pipeline', '=', pipeline)
+    .where('record_id', '=', recordId)
+    .orderBy('id')
+    .execute();
 }
 
 export async function countOpenCases(db: Kysely<Tables>): Promise<{ pipeline: string; type: string; n: number }[]> {

@@ -58,18 +58,19 @@ export async function claimDueDeliveries(
   return res.rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.seq - b.seq);
 }
 
-export async function updateDelivery(
-  db: Kysely<Tables>,
-  seq: number,
-  owner: string,
-  set: Updateable<DeliveriesTable>,
-): Promise<boolean> {
+export async function updateDelivery(db: Kysely<Tables>, seq: number, owner: string, set: Updateable<DeliveriesTable>): Promise<boolean> {
   const res = await db.updateTable('deliveries').set(set).where('seq', '=', seq).where('lease_owner', '=', owner).executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
 
 export async function deliveriesOf(db: Kysely<Tables>, pipeline: string, recordId: string): Promise<DeliveryRow[]> {
-  return db.selectFrom('deliveries').selectAll().where('pipeline', '=', pipeline).where('record_id', '=', recordId).orderBy('seq').execute();
+  return db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('pipeline', '=', pipeline)
+    .where('record_id', '=', recordId)
+    .orderBy('seq')
+    .execute();
 }
 
 export async function countPendingDeliveries(db: Kysely<Tables>): Promise<{ pipeline: string; destination: string; n: number }[]> {

@@ -15,7 +15,9 @@ export async function appendEvents(db: Kysely<Tables>, events: NewEvent[]): Prom
     const chunk = events.slice(i, i + 500);
     await db
       .insertInto('events')
-      .values(chunk.map((e) => ({ pipeline: e.pipeline, record_id: e.recordId, at: e.at, kind: e.kind, detail: JSON.stringify(e.detail ?? {}) })))
+      .values(
+        chunk.map((e) => ({ pipeline: e.pipeline, record_id: e.recordId, at: e.at, kind: e.kind, detail: JSON.stringify(e.detail ?? {}) })),
+      )
       .execute();
   }
 }

@@ -22,7 +22,10 @@ export async function findRecordsById(db: Kysely<Tables>, id: string): Promise<R
 
 export async function insertRecords(db: Kysely<Tables>, rows: NewRecordRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 200) {
-    await db.insertInto('records').values(rows.slice(i, i + 200)).execute();
+    await db
+      .insertInto('records')
+      .values(rows.slice(i, i + 200))
+      .execute();
   }
 }
 
@@ -33,7 +36,13 @@ export async function lockRecord(db: Kysely<Tables>, kind: DatabaseKind, pipelin
   return q.executeTakeFirst();
 }
 
-export async function updateRecord(db: Kysely<Tables>, pipeline: string, id: string, set: RecordUpdate, leaseOwner?: string): Promise<boolean> {
+export async function updateRecord(
+  db: Kysely<Tables>,
+  pipeline: string,
+  id: string,
+  set: RecordUpdate,
+  leaseOwner?: string,
+): Promise<boolean> {
   let q = db.updateTable('records').set(set).where('pipeline', '=', pipeline).where('id', '=', id);
   if (leaseOwner !== undefined) q = q.where('lease_owner', '=', leaseOwner);
   const res = await q.executeTakeFirst();
