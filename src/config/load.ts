@@ -116,7 +116,8 @@ export function parseConfig(text: string, options: LoadConfigOptions & { file?: 
     throw new ConfigError(
       doc.errors.map((e) => ({
         path: '',
-        line: e.linePos?.[0]?.line,
+        // linePos is only filled when prettyErrors is on; the offset is always there.
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
         message: `not valid YAML: ${e.message.split('\n')[0]}`,
       })),
       display,

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { Logger } from 'pino';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
@@ -221,19 +222,22 @@ export function parseNdjsonBody(text: string): ParsedBody {
     try {
       items.push(JSON.parse(line));
     } catch (err) {
-      throw new AirlockError('BAD_REQUEST', `line ${i + 1} is not valid JSON: ${describeJsonError(line, err as Error)}`, { line: i + 1 });
+      throw new AirlockError('BAD_REQUEST', `line ${i + 1} is not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`, { line: i + 1 });
     }
   }
   return { items, single: false };
 }
 
-function describeJsonError(text: string, err: Error): string {
-  const m = /at position (\d+)/.exec(err.message);
-  const reason = err.message
-    .replace(/ in JSON at position \d+.*$/, '')
-    .replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
-  if (!m) return reason.includes('end of') ? `${reason} (at offset ${text.length})` : reason;
-  const pos = Number(m[1]);
+/** Says why and where JSON text is invalid: the reason, line, column and offset of the first error. */
+export function describeJsonError(text: string, err: Error): string {
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return err.message;
+  const reason = printParseErrorCode(first.error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+  const pos = first.offset;
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   const column = pos - before.lastIndexOf('\n');
