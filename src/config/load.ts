@@ -109,7 +109,8 @@ export function loadConfig(file?: string, options: LoadConfigOptions = {}): Airl
 /** Parses config text (YAML or JSON). `file` names it in messages and anchors relative paths. */
 export function parseConfig(text: string, options: LoadConfigOptions & { file?: string; dir?: string } = {}): AirlockConfig {
   const file = options.file;
-  const display = file ? path.relative(process.cwd(), file) || file : undefined;
+  const relative = file ? path.relative(process.cwd(), file) : undefined;
+  const display = file ? (relative && !relative.startsWith('..') ? relative : file) : undefined;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -210,7 +211,8 @@ function expandEnv(
 
 /** Drops the noise of if/then branches so each problem is reported once, where it is. */
 function selectErrors(errors: ErrorObject[]): ErrorObject[] {
-  return errors.filter((e) => e.keyword !== 'if');
+  // A bad pipeline name is reported once, by `propertyNames`, not again by its inner `pattern`.
+  return errors.filter((e) => e.keyword !== 'if' && !(e.keyword === 'pattern' && e.schemaPath.includes('/propertyNames/')));
 }
 
 function toProblem(e: ErrorObject, lineOf: (p: (string | number)[]) => number | undefined): ConfigProblem {
@@ -281,7 +283,8 @@ function article(type: string): string {
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
+  const sorted = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return sorted.filter((p) => {
     const key = `${p.path}|${p.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
