@@ -5,15 +5,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
 import { idempotencyKey } from '../src/delivery/outbox.js';
-import { type AirlockServer, createServer } from '../src/server/app.js';
 import { createLogger } from '../src/pipeline/runtime.js';
+import { type AirlockServer, createServer } from '../src/server/app.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { type ModelServer, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
 
 const contract = {
   type: 'object',
   required: ['text'],
-  properties: { text: { type: 'string' }, email: { type: 'string', format: 'email' }, expected: { type: 'string' }, confidence: { type: 'number' } },
+  properties: {
+    text: { type: 'string' },
+    email: { type: 'string', format: 'email' },
+    expected: { type: 'string' },
+    confidence: { type: 'number' },
+  },
 };
 
 describe.each(backends)('HTTP API on %s', (backend) => {
@@ -30,12 +35,17 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       headers: { 'content-type': 'application/json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-  const getRecord = async (id: string, pipeline = 'tickets') => (await fetch(`${base}/v1/pipelines/${pipeline}/records/${encodeURIComponent(id)}`)).json();
+  const getRecord = async (id: string, pipeline = 'tickets') =>
+    (await fetch(`${base}/v1/pipelines/${pipeline}/records/${encodeURIComponent(id)}`)).json();
   const settled = (id: string, states: string[], pipeline = 'tickets') =>
-    waitFor(async () => {
-      const r = await getRecord(id, pipeline);
-      return states.includes(r.status) ? r : undefined;
-    }, 15_000, `${id} to reach ${states.join('|')}`);
+    waitFor(
+      async () => {
+        const r = await getRecord(id, pipeline);
+        return states.includes(r.status) ? r : undefined;
+      },
+      15_000,
+      `${id} to reach ${states.join('|')}`,
+    );
 
   beforeAll(async () => {
     db = await createTestDatabase(backend);
@@ -91,9 +101,19 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     expect(rec.prediction).toMatchObject({ label: 'billing', confidence: 0.97 });
     expect(rec.decision).toMatchObject({ label: 'billing', source: 'auto' });
     expect(rec.deliveries).toEqual([expect.objectContaining({ destination: 'helpdesk', status: 'delivered', attempts: 1 })]);
-    expect(rec.events.map((e: { kind: string }) => e.kind)).toEqual(['received', 'scored', 'routed', 'decided', 'delivery_succeeded', 'delivered']);
+    expect(rec.events.map((e: { kind: string }) => e.kind)).toEqual([
+      'received',
+      'scored',
+      'routed',
+      'decided',
+      'delivery_succeeded',
+      'delivered',
+    ]);
     const key = idempotencyKey('tickets', 'r-1', 'helpdesk');
-    expect(helpdesk.applied.get(key)?.body).toEqual({ record: { id: 'r-1', text: 'refund please', expected: 'billing' }, decision: expect.objectContaining({ label: 'billing' }) });
+    expect(helpdesk.applied.get(key)?.body).toEqual({
+      record: { id: 'r-1', text: 'refund please', expected: 'billing' },
+      decision: expect.objectContaining({ label: 'billing' }),
+    });
     // The shortcut answers the same record.
     const short = await (await fetch(`${base}/v1/records/r-1`)).json();
     expect(short.status).toBe('delivered');
@@ -154,7 +174,12 @@ describe.each(backends)('HTTP API on %s', (backend) => {
 
   it('stores the good part of a mixed batch and says exactly which items were refused and why', async () => {
     await post('/v1/pipelines/tickets/records', { id: 'mix-existing', text: 'one' });
-    const res = await post('/v1/pipelines/tickets/records', [{ id: 'mix-1', text: 'ok' }, 42, { id: 'mix-existing', text: 'changed' }, { id: { nested: true }, text: 'bad id' }]);
+    const res = await post('/v1/pipelines/tickets/records', [
+      { id: 'mix-1', text: 'ok' },
+      42,
+      { id: 'mix-existing', text: 'changed' },
+      { id: { nested: true }, text: 'bad id' },
+    ]);
     expect(res.status).toBe(207);
     const body = await res.json();
     expect(body.ids).toEqual(['mix-1']);
@@ -179,7 +204,12 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     await post('/v1/pipelines/tickets/records', { id: 'low-1', text: 'hmm', expected: 'bug', confidence: 0.55 });
     const rec = await settled('low-1', ['in_review']);
     const c = rec.cases[0];
-    expect(c).toMatchObject({ type: 'low_confidence', owner: 'support-leads', status: 'open', reason: { confidence: 0.55, threshold: 0.9 } });
+    expect(c).toMatchObject({
+      type: 'low_confidence',
+      owner: 'support-leads',
+      status: 'open',
+      reason: { confidence: 0.55, threshold: 0.9 },
+    });
     expect(Date.parse(c.sla_due_at) - Date.parse(c.created_at)).toBe(4 * 3600_000);
     const listed = await (await fetch(`${base}/v1/review/cases?pipeline=tickets&type=low_confidence`)).json();
     expect(listed.cases.map((x: { id: number }) => x.id)).toContain(c.id);
@@ -236,7 +266,10 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     const before = helpdesk.requests.length;
     await post('/v1/pipelines/tickets/records', ids);
     await waitFor(() => ids.every((r) => helpdesk.applied.has(idempotencyKey('tickets', r.id, 'helpdesk'))), 15_000, 'all 40 delivered');
-    const times = helpdesk.requests.slice(before).map((r) => r.at).sort((a, b) => a - b);
+    const times = helpdesk.requests
+      .slice(before)
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     // 20/s with a burst of 4: no 1-second window holds more than 20 + 4 requests.
     let maxInWindow = 0;
     for (let i = 0; i < times.length; i++) {

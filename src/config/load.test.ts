@@ -240,7 +240,7 @@ describe('${ENV_VAR} expansion', () => {
   test('the process environment is used when none is given', () => {
     process.env.AIRLOCK_TEST_LOAD_PORT = '7777';
     try {
-      expect(parseConfig('server: { port: ${AIRLOCK_TEST_LOAD_PORT} }\n').server.port).toBe(7777);
+      expect(parseConfig('server:\n  port: ${AIRLOCK_TEST_LOAD_PORT}\n').server.port).toBe(7777);
     } finally {
       delete process.env.AIRLOCK_TEST_LOAD_PORT;
     }

@@ -77,10 +77,11 @@ export async function startReceiver(): Promise<Receiver> {
   server.keepAliveTimeout = 1000;
   const port = await listen(server);
   r.url = `http://127.0.0.1:${port}/hook`;
-  r.close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  r.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   r.goDown = r.close;
   r.comeBack = async () => {
     server = createServer(handler);
@@ -108,7 +109,9 @@ export async function startModelServer(answer?: ModelServer['answer']): Promise<
     calls: new Map(),
     answer:
       answer ??
-      ((rec) => ({ body: { label: String(rec.expected ?? 'ok'), confidence: typeof rec.confidence === 'number' ? rec.confidence : 0.99 } })),
+      ((rec) => ({
+        body: { label: String(rec.expected ?? 'ok'), confidence: typeof rec.confidence === 'number' ? rec.confidence : 0.99 },
+      })),
     close: async () => {},
     goDown: async () => {},
     comeBack: async () => {},
@@ -124,10 +127,11 @@ export async function startModelServer(answer?: ModelServer['answer']): Promise<
   let server = createServer(handler);
   const port = await listen(server);
   m.url = `http://127.0.0.1:${port}/predict`;
-  m.close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  m.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   m.goDown = m.close;
   m.comeBack = async () => {
     server = createServer(handler);
@@ -147,7 +151,8 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number,
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
