@@ -60,12 +60,14 @@ export function registerIngestCommand(program: Command): void {
         const totals = { sent: 0, accepted: 0, existing: 0, quarantined: 0 };
         const refused: Refusal[] = [];
         let batch: { line: number; value: unknown }[] = [];
+        let reached = false;
 
         const flush = async () => {
           if (batch.length === 0) return;
           const lines = batch.map((b) => b.line);
           const body = `${batch.map((b) => JSON.stringify(b.value)).join('\n')}\n`;
-          const result = await post(endpoint, body, token);
+          const result = await post(endpoint, body, token, reached);
+          reached = true;
           totals.sent += batch.length;
           for (const r of result.records ?? []) {
             if (r.existing) totals.existing++;
@@ -108,8 +110,9 @@ interface IngestAnswer {
 }
 
 /** POSTs one batch; retries 429/503 and connection errors with backoff, honouring Retry-After. */
-async function post(endpoint: string, body: string, token: string | undefined): Promise<IngestAnswer> {
-  const maxAttempts = 8;
+async function post(endpoint: string, body: string, token: string | undefined, reachedBefore: boolean): Promise<IngestAnswer> {
+  // A server that answered before is given time to come back (a restart); one never reached fails fast.
+  const maxAttempts = reachedBefore ? 8 : 3;
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
@@ -124,7 +127,7 @@ async function post(endpoint: string, body: string, token: string | undefined): 
       if (attempt >= maxAttempts) {
         throw new AirlockError(
           'DATABASE_UNAVAILABLE',
-          `cannot reach ${new URL(endpoint).origin}: ${e.cause?.code ?? e.message} (is \`airlock serve\` running? --url or AIRLOCK_URL)`,
+          `cannot reach ${new URL(endpoint).origin}: ${e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message} (is \`airlock serve\` running? --url or AIRLOCK_URL)`,
         );
       }
       await sleep(Math.min(10_000, 250 * 2 ** attempt));

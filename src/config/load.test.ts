@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config text with ${ENV_VAR} placeholders
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -169,7 +170,9 @@ describe('a valid config', () => {
   });
 
   test('a PostgreSQL URL is kept as written; --database overrides the file', () => {
-    expect(parseConfig('database: postgres://airlock@db.internal/prod\n', { env: {} }).database).toBe('postgres://airlock@db.internal/prod');
+    expect(parseConfig('database: postgres://airlock@db.internal/prod\n', { env: {} }).database).toBe(
+      'postgres://airlock@db.internal/prod',
+    );
     expect(parseConfig('database: postgres://a@b/c\n', { env: {}, database: 'sqlite::memory:' }).database).toBe('sqlite::memory:');
   });
 
@@ -250,12 +253,17 @@ describe('${ENV_VAR} expansion', () => {
 describe('problems name the path in the file and the line', () => {
   test('a bad model URL', () => {
     const problems = problemsOf(yaml('pipelines:', '  tickets:', '    model:', '      type: http', '      url: ftp://example.com/model'));
-    expect(problems).toEqual([{ path: 'pipelines.tickets.model.url', line: 5, message: 'expected an http(s) URL, got "ftp://example.com/model"' }]);
+    expect(problems).toEqual([
+      { path: 'pipelines.tickets.model.url', line: 5, message: 'expected an http(s) URL, got "ftp://example.com/model"' },
+    ]);
   });
 
   test('the message carries the file name and line, as the CLI prints it', () => {
     try {
-      parseConfig(yaml('pipelines:', '  tickets:', '    model: { type: http, url: not-a-url }'), { env: {}, file: path.join(process.cwd(), 'airlock.yaml') });
+      parseConfig(yaml('pipelines:', '  tickets:', '    model: { type: http, url: not-a-url }'), {
+        env: {},
+        file: path.join(process.cwd(), 'airlock.yaml'),
+      });
       expect.unreachable();
     } catch (err) {
       expect((err as Error).message).toBe('airlock.yaml:3: pipelines.tickets.model.url: expected an http(s) URL, got "not-a-url"');
@@ -403,7 +411,11 @@ describe('problems name the path in the file and the line', () => {
       expect.arrayContaining([
         { path: 'database', line: 1, message: 'expected sqlite:PATH or a postgres:// URL, got "mysql://localhost/airlock"' },
         { path: 'server.port', line: 2, message: 'expected a whole number' },
-        { path: 'logging.level', line: 3, message: expect.stringMatching(/^expected one of fatal, error, warn, info, debug, trace, silent, got "chatty"$/) },
+        {
+          path: 'logging.level',
+          line: 3,
+          message: expect.stringMatching(/^expected one of fatal, error, warn, info, debug, trace, silent, got "chatty"$/),
+        },
         { path: 'alerts.0.type', line: 5, message: 'expected one of webhook, log, got "pager"' },
         { path: 'pipelines.p.destinations.d.type', line: 10, message: 'expected webhook, got "email"' },
       ]),
@@ -424,7 +436,9 @@ describe('problems name the path in the file and the line', () => {
 
 describe('YAML syntax errors', () => {
   test('give the line', () => {
-    const problems = problemsOf(yaml('server:', '  port: 8080', 'pipelines:', '  p:', '    model: { type: http, url: "http://x/"', '  q: {}'));
+    const problems = problemsOf(
+      yaml('server:', '  port: 8080', 'pipelines:', '  p:', '    model: { type: http, url: "http://x/"', '  q: {}'),
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0].message).toMatch(/^not valid YAML: /);
     expect(problems[0].line).toBeGreaterThanOrEqual(5);
@@ -438,7 +452,9 @@ describe('YAML syntax errors', () => {
   });
 
   test('a tab used as indentation is named with its line', () => {
-    expect(problemsOf('server:\n\tport: 8080\n')).toEqual([{ path: '', line: 2, message: 'not valid YAML: Tabs are not allowed as indentation' }]);
+    expect(problemsOf('server:\n\tport: 8080\n')).toEqual([
+      { path: '', line: 2, message: 'not valid YAML: Tabs are not allowed as indentation' },
+    ]);
   });
 });
 
@@ -509,6 +525,8 @@ describe('finding the file', () => {
 
   test('a missing file says so and how to name another', () => {
     const dir = tempDir();
-    expect(() => loadConfig(path.join(dir, 'airlock.yaml'), { env: {} })).toThrow(/config file not found: .*airlock\.yaml \(use --config FILE or AIRLOCK_CONFIG\)/);
+    expect(() => loadConfig(path.join(dir, 'airlock.yaml'), { env: {} })).toThrow(
+      /config file not found: .*airlock\.yaml \(use --config FILE or AIRLOCK_CONFIG\)/,
+    );
   });
 });

@@ -156,7 +156,12 @@ export function parseConfig(text: string, options: LoadConfigOptions & { file?: 
 
   const validate = configValidator();
   if (!validate(expanded)) {
-    for (const e of selectErrors(validate.errors ?? [])) problems.push(toProblem(e, lineOf));
+    // A value whose variable is missing is reported once, as missing, not again as malformed.
+    const missingVariables = new Set(problems.map((p) => p.path));
+    for (const e of selectErrors(validate.errors ?? [])) {
+      const p = toProblem(e, lineOf);
+      if (!missingVariables.has(p.path)) problems.push(p);
+    }
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems), display);
 
@@ -191,7 +196,8 @@ function expandEnv(
     const whole = /^\$\{[^}]+\}$/.test(value.trim());
     const expanded = value.replace(ENV_PATTERN, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
-      if (v !== undefined && v !== '') return v;
+      // As in the shell: ${VAR:-default} takes the default when VAR is unset or empty; ${VAR} may be empty.
+      if (v !== undefined && (v !== '' || fallback === undefined)) return v;
       if (fallback !== undefined) return fallback;
       problems.push({ path: at.join('.'), line: lineOf(at), message: `environment variable ${name} is not set` });
       return '';

@@ -44,9 +44,12 @@ describe('parseRate', () => {
     expect(parseRate('  20/s  ').text).toBe('20/s');
   });
 
-  test.each(['', '20', '20/', '/s', '20 per second', '20/fortnight', '-5/s', 'x/s', '20/s/s'])('%j is refused with the accepted forms', (text) => {
-    expect(() => parseRate(text)).toThrow(`"${text}" is not a rate (expected e.g. 20/s, 700/min, 100/10s, 1000000/day)`);
-  });
+  test.each(['', '20', '20/', '/s', '20 per second', '20/fortnight', '-5/s', 'x/s', '20/s/s'])(
+    '%j is refused with the accepted forms',
+    (text) => {
+      expect(() => parseRate(text)).toThrow(`"${text}" is not a rate (expected e.g. 20/s, 700/min, 100/10s, 1000000/day)`);
+    },
+  );
 
   test.each(['0/s', '10/0s', '0/10s'])('%j is refused: a rate must allow some events in a positive interval', (text) => {
     expect(() => parseRate(text)).toThrow(`"${text}" must allow a positive number of events per positive interval`);

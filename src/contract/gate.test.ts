@@ -39,7 +39,9 @@ describe('compileContract', () => {
   });
 
   test('a missing nested field is reported at its full path', () => {
-    expect(contract.validate({ ...good, address: {} })).toEqual([{ path: '/address/country', message: 'is required', keyword: 'required' }]);
+    expect(contract.validate({ ...good, address: {} })).toEqual([
+      { path: '/address/country', message: 'is required', keyword: 'required' },
+    ]);
   });
 
   test('a value of the wrong type', () => {
@@ -83,7 +85,12 @@ describe('compileContract', () => {
   });
 
   test('field names with / and ~ are escaped as JSON Pointer says (RFC 6901)', () => {
-    const c = compileContract({ type: 'object', required: ['a/b', 'c~d'], additionalProperties: false, properties: { 'a/b': {}, 'c~d': {} } });
+    const c = compileContract({
+      type: 'object',
+      required: ['a/b', 'c~d'],
+      additionalProperties: false,
+      properties: { 'a/b': {}, 'c~d': {} },
+    });
     expect(c.validate({ 'x/y~z': 1 }).map((v) => v.path)).toEqual(['/a~1b', '/c~0d', '/x~1y~0z']);
   });
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { AirlockError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './tables.js';
 
@@ -83,5 +84,6 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       },
     };
   }
-  throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
+  // A wrong --database / AIRLOCK_DATABASE is a usage error: exit 2 (DESIGN.md).
+  throw new AirlockError('USAGE', `unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
 }
