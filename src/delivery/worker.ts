@@ -97,7 +97,10 @@ export class DeliveryStage {
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      const reason = e.name === 'TimeoutError' ? `timed out after ${dest.timeoutMs}ms` : (e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
+      const reason =
+        e.name === 'TimeoutError'
+          ? `timed out after ${dest.timeoutMs}ms`
+          : (e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
       return { kind: 'retry', error: reason };
     }
     const text = await res.text().catch(() => '');

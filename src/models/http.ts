@@ -35,7 +35,10 @@ export class HttpModelAdapter implements ModelAdapter {
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      const reason = e.name === 'TimeoutError' ? `timed out after ${this.config.timeoutMs}ms` : (e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
+      const reason =
+        e.name === 'TimeoutError'
+          ? `timed out after ${this.config.timeoutMs}ms`
+          : (e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
       throw new ModelCallError('unavailable', `model unreachable: ${reason}`);
     }
     const text = await res.text().catch(() => '');

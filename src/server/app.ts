@@ -222,7 +222,11 @@ export function parseNdjsonBody(text: string): ParsedBody {
     try {
       items.push(JSON.parse(line));
     } catch (err) {
-      throw new AirlockError('BAD_REQUEST', `line ${i + 1} is not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`, { line: i + 1 });
+      throw new AirlockError(
+        'BAD_REQUEST',
+        `line ${i + 1} is not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`,
+        { line: i + 1 },
+      );
     }
   }
   return { items, single: false };
