@@ -3,15 +3,15 @@
 // the same tables and the same durability (SQLite WAL + synchronous=FULL; PostgreSQL's default
 // synchronous_commit), one transaction per batch, one batch in flight at a time.
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { createAirlock } from '../dist/pipeline/runtime.js';
 import { parseNdjsonBody } from '../dist/server/app.js';
 import { recreateBenchDatabase } from './postgres.mjs';
-import { PIPELINE, TICKET_SCHEMA, benchConfig, ndjsonBatches } from './workload.mjs';
+import { benchConfig, ndjsonBatches, PIPELINE, TICKET_SCHEMA } from './workload.mjs';
 
 const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020');
@@ -112,7 +112,16 @@ async function ceilingPostgres(url, batches) {
     await client.query('begin');
     await client.query({
       ...insertRecords,
-      values: [PIPELINE, gate.contractHash, now, ids, rows.map((r) => r.body), rows.map((r) => r.hash), rows.map((r) => r.status), rows.map((r) => r.violations)],
+      values: [
+        PIPELINE,
+        gate.contractHash,
+        now,
+        ids,
+        rows.map((r) => r.body),
+        rows.map((r) => r.hash),
+        rows.map((r) => r.status),
+        rows.map((r) => r.violations),
+      ],
     });
     await client.query({ ...insertEvents, values: [PIPELINE, now, gate.detail, ids] });
     await client.query('commit');
@@ -133,14 +142,21 @@ async function airlockIngest(config, batches) {
     for (const text of batches) {
       const { items } = parseNdjsonBody(text); // what POST …/records does with an NDJSON body
       const result = await airlock.ingestor.ingest(PIPELINE, items);
-      if (result.accepted.length !== items.length) throw new Error(`Airlock refused ${result.refused.length} records: ${result.refused[0]?.message}`);
+      if (result.accepted.length !== items.length)
+        throw new Error(`Airlock refused ${result.refused.length} records: ${result.refused[0]?.message}`);
       for (const a of result.accepted) if (a.status !== 'received') quarantined++;
     }
     const seconds = (performance.now() - started) / 1000;
     if (quarantined > 0) throw new Error(`${quarantined} bench records were quarantined; the workload should be valid`);
     const db = airlock.runtime.store.db;
-    const r = await db.selectFrom('records').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-    const e = await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const r = await db
+      .selectFrom('records')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    const e = await db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     return { seconds, records: Number(r.n), events: Number(e.n) };
   } finally {
     await airlock.close();
@@ -205,10 +221,13 @@ export async function benchIngest({ backend, tmp, pg: pgInfo, records, batchSize
       }
       const rate = records / r.seconds;
       perRun[side].push(rate);
-      log(`  ${backend} ${side.padEnd(7)} run ${run + 1}: ${Math.round(rate).toLocaleString('en-US')} records/s (${r.seconds.toFixed(2)} s)`);
+      log(
+        `  ${backend} ${side.padEnd(7)} run ${run + 1}: ${Math.round(rate).toLocaleString('en-US')} records/s (${r.seconds.toFixed(2)} s)`,
+      );
     }
   }
-  const airlock = median(perRun.airlock);
-  const ceiling = median(perRun.ceiling);
-  return { backend, airlock, ceiling, ratio: airlock / ceiling, runs: perRun };
+  // Each run's two sides ran back to back, so the ratio is taken per run and then the median of those:
+  // it is steadier than a ratio of medians when the machine's speed drifts between runs.
+  const ratios = perRun.airlock.map((a, i) => a / perRun.ceiling[i]);
+  return { backend, airlock: median(perRun.airlock), ceiling: median(perRun.ceiling), ratio: median(ratios), ratios, runs: perRun };
 }

@@ -49,6 +49,8 @@ export async function recreateBenchDatabase(adminUrl) {
   try {
     await client.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
     await client.query(`create database ${BENCH_DATABASE}`);
+    // Flush what earlier runs left dirty, so background writes of one run do not land in the next.
+    await client.query('checkpoint');
   } finally {
     await client.end();
   }
@@ -59,6 +61,7 @@ export async function dropBenchDatabase(adminUrl) {
   await client.connect();
   try {
     await client.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    await client.query('checkpoint');
   } finally {
     await client.end();
   }

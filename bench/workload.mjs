@@ -84,7 +84,7 @@ export function ndjsonBatches(prefix, count, batchSize, seed = 1) {
   return batches;
 }
 
-/** One ticket as a JSON text whose id is autocannon's `[<id>]` placeholder (replaced per request). */
+/** One ticket as a JSON text whose id is the placeholder `[<id>]` (replaced per request). */
 export function singleTicketTemplate() {
   return JSON.stringify(ticket('[<id>]', rng(7)));
 }
