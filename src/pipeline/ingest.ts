@@ -70,12 +70,22 @@ export class Ingestor {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ pipeline, items, options, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) {
+        // Start on the next turn of the event loop, so requests that arrived together share the commit.
+        this.flushing = true;
+        this.idle = new Promise((done) => setImmediate(() => this.flush().finally(done)));
+      }
     });
   }
 
+  /** Resolves when every queued ingest has been committed (or refused); used on shutdown. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.idle;
+  }
+
+  private idle: Promise<void> = Promise.resolve();
+
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const jobs = this.queue;
@@ -90,6 +100,8 @@ export class Ingestor {
         }
         const seconds = (performance.now() - started) / 1000;
         for (const j of jobs) this.rt.metrics.stageSeconds.observe({ stage: 'ingest', pipeline: j.pipeline }, seconds);
+        // SQLite commits synchronously: yield once so the requests that arrived meanwhile join the next commit.
+        await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.flushing = false;
@@ -117,20 +129,37 @@ export class Ingestor {
     // Ids written earlier in this same transaction, per pipeline: id → hash and status.
     const written = new Map<string, Map<string, { hash: string; status: RecordStatus }>>();
 
-    for (const job of jobs) {
+    const preparedByJob: { prepared: Prepared[]; refused: RefusedRecord[] }[] = jobs.map((job) => {
+      const prepared: Prepared[] = [];
+      const refused: RefusedRecord[] = [];
+      job.items.forEach((item, index) => {
+        const p = prepare(item, index, job.items.length === 1 ? job.options.idempotencyKey : undefined);
+        if ('code' in p) refused.push(p);
+        else prepared.push(p);
+      });
+      return { prepared, refused };
+    });
+    // One look-up per pipeline for the ids of every request in this commit.
+    const idsByPipeline = new Map<string, Set<string>>();
+    jobs.forEach((job, i) => {
+      let ids = idsByPipeline.get(job.pipeline);
+      if (!ids) idsByPipeline.set(job.pipeline, (ids = new Set()));
+      for (const p of preparedByJob[i].prepared) ids.add(p.id);
+    });
+    for (const [pipeline, ids] of idsByPipeline) {
+      const seen = new Map<string, { hash: string; status: RecordStatus }>();
+      for (const r of await findRecords(trx, pipeline, [...ids], this.rt.store.kind))
+        seen.set(r.id, { hash: r.body_hash, status: r.status });
+      written.set(pipeline, seen);
+    }
+
+    for (const [jobIndex, job] of jobs.entries()) {
       const pipeline = this.rt.config.pipelines[job.pipeline];
       const result: IngestResult = { accepted: [], refused: [] };
       results.push(result);
-      const prepared: Prepared[] = [];
-      job.items.forEach((item, index) => {
-        const p = prepare(item, index, job.items.length === 1 ? job.options.idempotencyKey : undefined);
-        if ('code' in p) result.refused.push(p);
-        else prepared.push(p);
-      });
-      let seen = written.get(job.pipeline);
-      if (!seen) written.set(job.pipeline, (seen = new Map()));
-      const unknownIds = [...new Set(prepared.map((p) => p.id).filter((id) => !seen.has(id)))];
-      for (const r of await findRecords(trx, job.pipeline, unknownIds)) seen.set(r.id, { hash: r.body_hash, status: r.status });
+      const { prepared, refused } = preparedByJob[jobIndex];
+      result.refused.push(...refused);
+      const seen = written.get(job.pipeline) as Map<string, { hash: string; status: RecordStatus }>;
 
       for (const p of prepared) {
         const prior = seen.get(p.id);
@@ -192,12 +221,20 @@ export class Ingestor {
     await insertRecords(trx, rows);
     await appendEvents(trx, events);
     await insertCases(trx, cases);
+    const outcomes = new Map<string, number>();
     for (let i = 0; i < jobs.length; i++) {
       for (const a of results[i].accepted) {
-        this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: a.existing ? 'existing' : a.status });
+        const key = `${jobs[i].pipeline}\u0000${a.existing ? 'existing' : a.status}`;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       }
-      if (results[i].refused.length > 0)
-        this.rt.metrics.ingested.inc({ pipeline: jobs[i].pipeline, outcome: 'refused' }, results[i].refused.length);
+      if (results[i].refused.length > 0) {
+        const key = `${jobs[i].pipeline}\u0000refused`;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + results[i].refused.length);
+      }
+    }
+    for (const [key, n] of outcomes) {
+      const [pipeline, outcome] = key.split('\u0000');
+      this.rt.metrics.ingested.inc({ pipeline, outcome }, n);
     }
     return results;
   }

@@ -61,6 +61,8 @@ export async function createAirlock(config: AirlockConfig, options: CreateRuntim
     ingestor,
     workers,
     async close() {
+      // Commit what was acknowledged-in-progress before the database goes away.
+      await ingestor.drain();
       await workers.stop();
       if (!options.store) await store.close();
     },

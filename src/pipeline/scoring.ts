@@ -207,7 +207,8 @@ export class ScoringStage {
   private pause(err: ModelCallError): void {
     this.consecutiveOutages++;
     const delay = Math.min(MAX_PAUSE_MS, 500 * 2 ** Math.min(this.consecutiveOutages - 1, 10));
-    const jittered = delay / 2 + Math.random() * (delay / 2);
+    // Whole milliseconds: pausedUntil becomes available_at, an integer (bigint) column on PostgreSQL.
+    const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
     this.pausedUntil = Math.max(this.pausedUntil, this.rt.clock.now() + jittered);
     this.rt.logger.warn(
       { pipeline: this.pipeline.name, error: err.message, retryInMs: Math.round(jittered) },

@@ -2,11 +2,31 @@ import { type Kysely, sql } from 'kysely';
 import type { DatabaseKind } from './db.js';
 import type { NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
 
-export async function findRecords(db: Kysely<Tables>, pipeline: string, ids: string[]): Promise<RecordRow[]> {
-  const out: RecordRow[] = [];
+/** The stored id, body hash and status of those of `ids` that exist (for identity checks at ingest). */
+export async function findRecords(
+  db: Kysely<Tables>,
+  pipeline: string,
+  ids: string[],
+  kind: DatabaseKind = 'sqlite',
+): Promise<Pick<RecordRow, 'id' | 'body_hash' | 'status'>[]> {
+  if (ids.length === 0) return [];
+  if (kind === 'postgres') {
+    // One array parameter: a plan that uses the (pipeline, id) index whatever the number of ids.
+    const res = await sql<Pick<RecordRow, 'id' | 'body_hash' | 'status'>>`
+      select id, body_hash, status from records where pipeline = ${pipeline} and id = any(${ids}::text[])`.execute(db);
+    return res.rows;
+  }
+  const out: Pick<RecordRow, 'id' | 'body_hash' | 'status'>[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    out.push(...(await db.selectFrom('records').selectAll().where('pipeline', '=', pipeline).where('id', 'in', chunk).execute()));
+    out.push(
+      ...(await db
+        .selectFrom('records')
+        .select(['id', 'body_hash', 'status'])
+        .where('pipeline', '=', pipeline)
+        .where('id', 'in', chunk)
+        .execute()),
+    );
   }
   return out;
 }
