@@ -60,13 +60,25 @@ function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** JSON with object keys sorted, so equal values hash equally. */
+/** JSON with object keys sorted, so equal values hash equally (undefined members dropped, as JSON.stringify does). */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value as Record<string, unknown>).sort();
-  return `{${keys
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-    .join(',')}}`;
+  return JSON.stringify(value, sortKeysReplacer) ?? 'null';
+}
+
+function sortKeysReplacer(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  let sorted = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] > keys[i]) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return obj;
+  keys.sort();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = obj[k];
+  return out;
 }

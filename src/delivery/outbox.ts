@@ -65,14 +65,18 @@ export async function settleRecordIfDone(
   const dead = rows.filter((r) => r.status === 'dead_lettered').map((r) => r.destination);
   const status = dead.length > 0 ? 'dead_lettered' : 'delivered';
   await updateRecord(trx, pipeline, recordId, { status, updated_at: now });
-  await appendEvents(trx, [
-    {
-      pipeline,
-      recordId,
-      at: now,
-      kind: status,
-      detail: dead.length > 0 ? { dead_lettered: dead, delivered: rows.length - dead.length } : { destinations: rows.length },
-    },
-  ]);
+  await appendEvents(
+    trx,
+    [
+      {
+        pipeline,
+        recordId,
+        at: now,
+        kind: status,
+        detail: dead.length > 0 ? { dead_lettered: dead, delivered: rows.length - dead.length } : { destinations: rows.length },
+      },
+    ],
+    kind,
+  );
   return status;
 }

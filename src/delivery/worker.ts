@@ -151,21 +151,25 @@ export class DeliveryStage {
           updated_at: now,
         });
         if (!ok) return false;
-        await appendEvents(trx, [
-          {
-            pipeline: d.pipeline,
-            recordId: d.record_id,
-            at: now,
-            kind: 'delivery_retry_scheduled',
-            detail: {
-              destination: d.destination,
-              attempt: attempts,
-              status: final.status ?? null,
-              error: final.error ?? null,
-              retry_in_ms: delay,
+        await appendEvents(
+          trx,
+          [
+            {
+              pipeline: d.pipeline,
+              recordId: d.record_id,
+              at: now,
+              kind: 'delivery_retry_scheduled',
+              detail: {
+                destination: d.destination,
+                attempt: attempts,
+                status: final.status ?? null,
+                error: final.error ?? null,
+                retry_in_ms: delay,
+              },
             },
-          },
-        ]);
+          ],
+          kind,
+        );
         return true;
       }
       const status = final.kind === 'delivered' ? 'delivered' : 'dead_lettered';
@@ -181,20 +185,24 @@ export class DeliveryStage {
         updated_at: now,
       });
       if (!ok) return false;
-      await appendEvents(trx, [
-        {
-          pipeline: d.pipeline,
-          recordId: d.record_id,
-          at: now,
-          kind: final.kind === 'delivered' ? 'delivery_succeeded' : 'delivery_dead_lettered',
-          detail: {
-            destination: d.destination,
-            attempt: attempts,
-            status: final.status ?? null,
-            ...(final.kind === 'dead' ? { error: final.error ?? null } : {}),
+      await appendEvents(
+        trx,
+        [
+          {
+            pipeline: d.pipeline,
+            recordId: d.record_id,
+            at: now,
+            kind: final.kind === 'delivered' ? 'delivery_succeeded' : 'delivery_dead_lettered',
+            detail: {
+              destination: d.destination,
+              attempt: attempts,
+              status: final.status ?? null,
+              ...(final.kind === 'dead' ? { error: final.error ?? null } : {}),
+            },
           },
-        },
-      ]);
+        ],
+        kind,
+      );
       settled = await settleRecordIfDone(trx, kind, d.pipeline, d.record_id, now);
       return true;
     });

@@ -218,8 +218,8 @@ export class Ingestor {
       result.refused.sort((a, b) => a.index - b.index);
       result.accepted.sort((a, b) => a.index - b.index);
     }
-    await insertRecords(trx, rows);
-    await appendEvents(trx, events);
+    await insertRecords(trx, rows, this.rt.store.kind);
+    await appendEvents(trx, events, this.rt.store.kind);
     await insertCases(trx, cases);
     const outcomes = new Map<string, number>();
     for (let i = 0; i < jobs.length; i++) {

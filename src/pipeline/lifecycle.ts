@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/load.js';
 import { enqueueDeliveries } from '../delivery/outbox.js';
+import type { DatabaseKind } from '../store/db.js';
 import { appendEvents } from '../store/events.js';
 import { updateRecord } from '../store/records.js';
 import type { Tables } from '../store/tables.js';
@@ -21,6 +22,7 @@ export interface Decision {
  */
 export async function applyDecision(
   trx: Kysely<Tables>,
+  dialect: DatabaseKind,
   pipeline: PipelineConfig,
   recordId: string,
   decision: Decision,
@@ -55,6 +57,6 @@ export async function applyDecision(
   ];
   if (next === 'delivered')
     events.push({ pipeline: pipeline.name, recordId, at: now, kind: 'delivered', detail: { destinations: 0 } as never });
-  await appendEvents(trx, events);
+  await appendEvents(trx, events, dialect);
   return true;
 }

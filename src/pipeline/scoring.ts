@@ -106,19 +106,24 @@ export class ScoringStage {
     await this.rt.store.db
       .transaction()
       .execute(async (trx) => {
-        await appendEvents(trx, [
-          {
-            pipeline: p.name,
-            recordId: record.id,
-            at: now,
-            kind: 'scored',
-            detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
-          },
-          { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
-        ]);
+        await appendEvents(
+          trx,
+          [
+            {
+              pipeline: p.name,
+              recordId: record.id,
+              at: now,
+              kind: 'scored',
+              detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
+            },
+            { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
+          ],
+          this.rt.store.kind,
+        );
         if (routed.to === 'auto') {
           const ok = await applyDecision(
             trx,
+            this.rt.store.kind,
             p,
             record.id,
             { label: prediction.label, source: 'auto', confidence: prediction.confidence, at: new Date(now).toISOString() },
@@ -143,9 +148,11 @@ export class ScoringStage {
             now,
           );
           await insertCases(trx, [c]);
-          await appendEvents(trx, [
-            { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'low_confidence', owner: c.owner } },
-          ]);
+          await appendEvents(
+            trx,
+            [{ pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'low_confidence', owner: c.owner } }],
+            this.rt.store.kind,
+          );
         }
       })
       .catch((err) => {
@@ -172,16 +179,20 @@ export class ScoringStage {
       if (!ok) return;
       const c = newCase(p, record.id, 'model_failure', { error: err.message, status: err.status ?? null }, now);
       await insertCases(trx, [c]);
-      await appendEvents(trx, [
-        {
-          pipeline: p.name,
-          recordId: record.id,
-          at: now,
-          kind: 'model_failed',
-          detail: { error: err.message, status: err.status ?? null },
-        },
-        { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'model_failure', owner: c.owner } },
-      ]);
+      await appendEvents(
+        trx,
+        [
+          {
+            pipeline: p.name,
+            recordId: record.id,
+            at: now,
+            kind: 'model_failed',
+            detail: { error: err.message, status: err.status ?? null },
+          },
+          { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'model_failure', owner: c.owner } },
+        ],
+        this.rt.store.kind,
+      );
     });
   }
 

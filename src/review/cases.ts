@@ -69,17 +69,22 @@ export async function decideCase(rt: Runtime, caseId: number, verdict: CaseVerdi
       .where('status', '=', 'open')
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
-    await appendEvents(trx, [
-      {
-        pipeline: c.pipeline,
-        recordId: c.record_id,
-        at: now,
-        kind: 'case_resolved',
-        detail: { case_id: caseId, type: c.type, by: verdict.by ?? null },
-      },
-    ]);
+    await appendEvents(
+      trx,
+      [
+        {
+          pipeline: c.pipeline,
+          recordId: c.record_id,
+          at: now,
+          kind: 'case_resolved',
+          detail: { case_id: caseId, type: c.type, by: verdict.by ?? null },
+        },
+      ],
+      kind,
+    );
     await applyDecision(
       trx,
+      kind,
       pipeline,
       c.record_id,
       { label: verdict.label, source: 'review', case_id: caseId, by: verdict.by, at: new Date(now).toISOString() },

@@ -38,7 +38,21 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     // FULL: a commit is synced to disk before it returns, so an acknowledged record survives a power cut.
     database.pragma('synchronous = FULL');
     database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+    // Kysely prepares every statement it runs; keep the prepared statements of recent texts for reuse.
+    const prepared = new Map<string, BetterSqlite3.Statement>();
+    const cached = {
+      close: () => database.close(),
+      prepare: (text: string) => {
+        let stmt = prepared.get(text);
+        if (!stmt) {
+          stmt = database.prepare(text);
+          if (prepared.size >= 500) prepared.delete(prepared.keys().next().value as string);
+          prepared.set(text, stmt);
+        }
+        return stmt;
+      },
+    };
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached as unknown as BetterSqlite3.Database }) });
     return {
       db,
       kind: 'sqlite',

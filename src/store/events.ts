@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { bulkInsert } from './bulk.js';
+import type { DatabaseKind } from './db.js';
 import type { EventRow, Tables } from './tables.js';
 
 export interface NewEvent {
@@ -10,16 +12,15 @@ export interface NewEvent {
 }
 
 /** Appends events to the audit trail (append-only: there is no update or delete). */
-export async function appendEvents(db: Kysely<Tables>, events: NewEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 500) {
-    const chunk = events.slice(i, i + 500);
-    await db
-      .insertInto('events')
-      .values(
-        chunk.map((e) => ({ pipeline: e.pipeline, record_id: e.recordId, at: e.at, kind: e.kind, detail: JSON.stringify(e.detail ?? {}) })),
-      )
-      .execute();
-  }
+export async function appendEvents(db: Kysely<Tables>, events: NewEvent[], kind: DatabaseKind): Promise<void> {
+  if (events.length === 0) return;
+  await bulkInsert(
+    db,
+    kind,
+    'events',
+    ['pipeline', 'record_id', 'at', 'kind', 'detail'],
+    events.map((e) => [e.pipeline, e.recordId, e.at, e.kind, JSON.stringify(e.detail ?? {})]),
+  );
 }
 
 export async function eventsOf(db: Kysely<Tables>, pipeline: string, recordId: string): Promise<EventRow[]> {

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { bulkInsert } from './bulk.js';
 import type { DatabaseKind } from './db.js';
 import type { NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
 
@@ -40,13 +41,32 @@ export async function findRecordsById(db: Kysely<Tables>, id: string): Promise<R
   return db.selectFrom('records').selectAll().where('id', '=', id).limit(2).execute();
 }
 
-export async function insertRecords(db: Kysely<Tables>, rows: NewRecordRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 200) {
-    await db
-      .insertInto('records')
-      .values(rows.slice(i, i + 200))
-      .execute();
-  }
+const RECORD_COLUMNS = [
+  'pipeline',
+  'id',
+  'body',
+  'body_hash',
+  'status',
+  'contract_hash',
+  'violations',
+  'prediction',
+  'decision',
+  'score_attempts',
+  'available_at',
+  'lease_owner',
+  'lease_until',
+  'created_at',
+  'updated_at',
+] as const;
+
+export async function insertRecords(db: Kysely<Tables>, rows: NewRecordRow[], kind: DatabaseKind): Promise<void> {
+  await bulkInsert(
+    db,
+    kind,
+    'records',
+    RECORD_COLUMNS,
+    rows.map((r) => RECORD_COLUMNS.map((c) => r[c] ?? null)),
+  );
 }
 
 /** Locks a record's row until the transaction ends (PostgreSQL); SQLite transactions are already serial. */
