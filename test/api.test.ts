@@ -249,6 +249,13 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     ]);
     const dead = await settled('dl-1', ['dead_lettered']);
     expect(dead.deliveries[0]).toMatchObject({ status: 'dead_lettered', last_status: 422, response: { status: 422 } });
+    expect(dead.cases).toEqual([
+      expect.objectContaining({
+        type: 'dead_letter',
+        status: 'open',
+        reason: expect.objectContaining({ destination: 'helpdesk', status: 422 }),
+      }),
+    ]);
     const retried = await settled('rt-1', ['delivered']);
     expect(retried.deliveries[0].attempts).toBeGreaterThanOrEqual(2);
     expect(retried.events.map((e: { kind: string }) => e.kind)).toContain('delivery_retry_scheduled');

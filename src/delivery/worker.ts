@@ -1,5 +1,7 @@
 import type { DestinationConfig, PipelineConfig } from '../config/load.js';
 import type { Runtime } from '../pipeline/context.js';
+import { newCase } from '../review/cases.js';
+import { insertCases } from '../store/cases.js';
 import { claimDueDeliveries, updateDelivery } from '../store/deliveries.js';
 import { appendEvents } from '../store/events.js';
 import type { DeliveryRow } from '../store/tables.js';
@@ -203,6 +205,17 @@ export class DeliveryStage {
         ],
         kind,
       );
+      if (final.kind === 'dead') {
+        // People's work is one queue: a dead letter is a review case of type dead_letter, owned as configured.
+        const c = newCase(
+          this.pipeline,
+          d.record_id,
+          'dead_letter',
+          { destination: d.destination, status: final.status ?? null, error: final.error ?? null, attempts },
+          now,
+        );
+        await insertCases(trx, [c]);
+      }
       settled = await settleRecordIfDone(trx, kind, d.pipeline, d.record_id, now);
       return true;
     });

@@ -7,7 +7,7 @@ import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 
 /** Case types Airlock itself opens; each exists even when the config does not name it. */
-export const BUILT_IN_CASE_TYPES = ['low_confidence', 'model_failure', 'quarantine'] as const;
+export const BUILT_IN_CASE_TYPES = ['low_confidence', 'model_failure', 'quarantine', 'dead_letter'] as const;
 
 /** Builds a new open case of `type` for a record, with the owner and SLA the config gives that type. */
 export function newCase(
@@ -49,6 +49,9 @@ export async function decideCase(rt: Runtime, caseId: number, verdict: CaseVerdi
     const c = await getCase(trx, caseId);
     if (!c) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
     if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${caseId} is already ${c.status}`);
+    if (c.type === 'dead_letter') {
+      throw new AirlockError('CONFLICT', `review case ${caseId} is a dead letter: its delivery is replayed or abandoned, not labelled`);
+    }
     if (c.type === 'quarantine') {
       throw new AirlockError('CONFLICT', `review case ${caseId} is a quarantine case: its record is released or discarded, not labelled`);
     }
