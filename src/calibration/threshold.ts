@@ -108,11 +108,14 @@ export interface InfeasibleThreshold extends ThresholdReportBase {
   /** One sentence: why no threshold carries the guarantee. */
   reason: string;
   /**
-   * Labelled records that would be needed: at the candidate threshold needing the fewest, keeping its observed
-   * error rate r̂ < α and coverage c, the smallest accepted count n* whose error bound passes (with ⌈n*·r̂⌉
-   * errors), divided by c; when no threshold has r̂ < α, the count needed if none were wrong (coverage 1).
+   * Labelled records that would be needed, assuming the error rate r̂ and coverage c observed at a threshold stay the
+   * same: for each threshold more labels could reach with r̂ < α, the smallest accepted count n* above today's whose
+   * test passes with ⌈n*·r̂⌉ errors, as a total n* ÷ c; the fewest over those thresholds. Reachable: for 'ltt-hb' the
+   * thresholds at or above the first failed test (all, when none was tested); for 'sgr-cp' the thresholds its search
+   * tried. Always more than n. null when no reachable threshold has r̂ < α: more labels at these rates would not help.
+   * With no records at all: the count needed if none were wrong.
    */
-  labelsNeeded: number;
+  labelsNeeded: number | null;
 }
 
 export type ThresholdReport = FeasibleThreshold | InfeasibleThreshold;
@@ -127,7 +130,7 @@ const LABELS_SEARCH_LIMIT = 2 ** 40;
 // Statistics
 // ---------------------------------------------------------------------------------------------------------
 
-/** h1(a, b) = a·log(a/b) + (1−a)·log((1−a)/(1−b)), Bernoulli KL divergence: Bates et al. 2021 (RCPS), Hoeffding–Bentkus bound; LTT Sec. 3. */
+/** h1(a, b) = a·log(a/b) + (1−a)·log((1−a)/(1−b)), Bernoulli KL divergence in the Hoeffding term: Bates et al. 2021 (RCPS), Hoeffding–Bentkus bound; LTT p^HB. */
 export function bernoulliKlDivergence(a: number, b: number): number {
   const first = a === 0 ? 0 : a * Math.log(a / b);
   const second = a === 1 ? 0 : (1 - a) * Math.log((1 - a) / (1 - b));
@@ -195,15 +198,18 @@ export function chooseAutoAcceptThreshold(input: ThresholdInput, options: Thresh
     if (list) list.push(i);
     else members.set(name, [i]);
   });
-  const segments: Record<string, ThresholdReport> = {};
-  for (const name of [...members.keys()].sort()) {
-    const indices = members.get(name)!;
-    segments[name] = thresholdFor(
-      indices.map((i) => input.confidence[i]),
-      indices.map((i) => input.correct[i]),
-      options,
-    );
-  }
+  // Object.fromEntries defines own properties, so any segment name (even "__proto__") is a plain key.
+  const segments: Record<string, ThresholdReport> = Object.fromEntries(
+    [...members.keys()].sort().map((name) => {
+      const indices = members.get(name)!;
+      const report = thresholdFor(
+        indices.map((i) => input.confidence[i]),
+        indices.map((i) => input.correct[i]),
+        options,
+      );
+      return [name, report];
+    }),
+  );
   return { ...overall, segments };
 }
 
@@ -273,20 +279,30 @@ class ConfidenceTable {
    * maxThresholds of them — the r_j-th largest confidence for r_j = ⌈j·n/maxThresholds⌉, j = 1…maxThresholds.
    */
   candidates(maxThresholds: number): Candidate[] {
-    const values: number[] = [];
+    const { ascending, n } = this;
     let distinct = 0;
-    for (let i = this.n - 1; i >= 0; i--) if (i === this.n - 1 || this.ascending[i] !== this.ascending[i + 1]) distinct++;
-    if (distinct <= maxThresholds) {
-      for (let i = this.n - 1; i >= 0; i--)
-        if (i === this.n - 1 || this.ascending[i] !== this.ascending[i + 1]) values.push(this.ascending[i]);
-    } else {
+    for (let i = 0; i < n; i++) if (i === 0 || ascending[i] !== ascending[i - 1]) distinct++;
+    if (distinct > maxThresholds) {
+      const values: number[] = [];
       for (let j = 1; j <= maxThresholds; j++) {
-        const rank = Math.ceil((j * this.n) / maxThresholds);
-        const value = this.ascending[this.n - rank];
+        const value = ascending[n - Math.ceil((j * n) / maxThresholds)];
         if (values.length === 0 || values[values.length - 1] !== value) values.push(value);
       }
+      return values.map((value) => this.at(value));
     }
-    return values.map((value) => this.at(value));
+    // One sweep from the top: each distinct value with the records (and wrong ones) at or above it.
+    const result: Candidate[] = [];
+    const wrong = this.wrongAscending;
+    let wrongBelow = wrong.length;
+    for (let i = n - 1; i >= 0; ) {
+      const value = ascending[i];
+      let lowest = i;
+      while (lowest > 0 && ascending[lowest - 1] === value) lowest--;
+      while (wrongBelow > 0 && wrong[wrongBelow - 1] >= value) wrongBelow--;
+      result.push({ threshold: value, accepted: n - lowest, errors: wrong.length - wrongBelow });
+      i = lowest - 1;
+    }
+    return result;
   }
 }
 
@@ -327,6 +343,10 @@ function runLearnThenTest(table: ConfidenceTable, options: ThresholdOptions): Th
   if (chosen) {
     return feasible('ltt-hb', options, table.n, chosen, hoeffdingBentkusUpperBound(chosen.errors, chosen.accepted, delta));
   }
+  if (table.n === 0) return noRecords('ltt-hb', options);
+  // With more labels the sequence would start higher: the thresholds at or above the first failure are the reachable ones.
+  const reachable = firstFailure ? candidates.filter((c) => c.threshold >= firstFailure.threshold) : candidates;
+  const needed = labelsNeeded(table, reachable, options, 'ltt-hb');
   let reason: string;
   if (table.n < nMin) {
     reason = `Only ${table.n} labelled records: even with no errors, at least ${nMin} auto-accepted records are needed to bound the error at ${percent(alpha)} with probability ${percent(1 - delta)}.`;
@@ -336,7 +356,7 @@ function runLearnThenTest(table: ConfidenceTable, options: ThresholdOptions): Th
   } else {
     reason = `No candidate threshold accepts the ${nMin} records needed to bound the error at ${percent(alpha)} with probability ${percent(1 - delta)}.`;
   }
-  return infeasible('ltt-hb', options, table.n, reason, labelsNeeded(table, candidates, options, 'ltt-hb'));
+  return infeasible('ltt-hb', options, table.n, withLabelsAdvice(reason, needed), needed);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -353,21 +373,19 @@ export function selectionSteps(m: number): number {
 function runSelectionWithGuaranteedRisk(table: ConfidenceTable, options: ThresholdOptions): ThresholdReport {
   const { alpha, delta } = options;
   const m = table.n;
-  if (m === 0) {
-    return infeasible('sgr-cp', options, 0, 'No labelled records.', labelsNeeded(table, [], options, 'sgr-cp'));
-  }
+  if (m === 0) return noRecords('sgr-cp', options);
   const steps = selectionSteps(m);
   const stepDelta = delta / steps;
   // Confidences sorted ascending, positions z = 1…m; candidate z accepts every record with confidence ≥ κ(x_z).
   let zMin = 1;
   let zMax = m;
   let best: { candidate: Candidate; bound: number } | undefined;
-  let tightest: { candidate: Candidate; bound: number } | undefined;
+  const tried: { candidate: Candidate; bound: number }[] = [];
   for (let step = 0; step < steps; step++) {
     const z = Math.ceil((zMin + zMax) / 2);
     const candidate = table.at(table.ascending[z - 1]);
     const bound = clopperPearsonUpper(candidate.errors, candidate.accepted, stepDelta);
-    if (!tightest || bound < tightest.bound) tightest = { candidate, bound };
+    tried.push({ candidate, bound });
     if (bound < alpha) {
       zMax = z;
       // The search only moves down after a success, so this candidate has the largest coverage so far.
@@ -377,15 +395,16 @@ function runSelectionWithGuaranteedRisk(table: ConfidenceTable, options: Thresho
     }
   }
   if (best) return feasible('sgr-cp', options, m, best.candidate, best.bound);
-  const t = tightest!;
-  const reason = `None of the ${steps} thresholds tried has a Clopper–Pearson error bound below ${percent(alpha)}: the tightest is ${percent(t.bound)} for the ${t.candidate.accepted} records with confidence ≥ ${t.candidate.threshold} (${t.candidate.errors} errors).`;
-  return infeasible(
-    'sgr-cp',
+  // Every step failed, so the search climbed: coverage about 1/2, 1/4, …; with more labels it would try the same shares.
+  const needed = labelsNeeded(
+    table,
+    tried.map((t) => t.candidate),
     options,
-    m,
-    reason,
-    labelsNeeded(table, table.candidates(options.maxThresholds ?? DEFAULT_MAX_THRESHOLDS), options, 'sgr-cp'),
+    'sgr-cp',
   );
+  const tightest = tried.reduce((a, b) => (b.bound < a.bound ? b : a));
+  const reason = `None of the ${steps} thresholds tried has a Clopper–Pearson error bound below ${percent(alpha)}: the tightest is ${percent(tightest.bound)} for the ${tightest.candidate.accepted} records with confidence ≥ ${tightest.candidate.threshold} (${tightest.candidate.errors} errors).`;
+  return infeasible('sgr-cp', options, m, withLabelsAdvice(reason, needed), needed);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -399,18 +418,28 @@ function passes(method: ThresholdMethod, errors: number, accepted: number, total
 }
 
 /**
- * Smallest total N' (found by doubling then bisection on the accepted count n') such that n' accepted records
- * with ⌈n'·errors/accepted⌉ errors pass, where N' = ⌈n'·total/accepted⌉; Infinity past LABELS_SEARCH_LIMIT.
+ * For a threshold that accepted `accepted` of `total` records with `errors` wrong: the smallest total N' = ⌈n'·total/accepted⌉
+ * over accepted counts n' > `from` at which n' records with ⌈n'·errors/accepted⌉ errors pass — found by doubling, then
+ * bisection (passing is monotone in n' up to that rounding). Infinity past LABELS_SEARCH_LIMIT.
  */
-function labelsNeededAt(method: ThresholdMethod, errors: number, accepted: number, total: number, alpha: number, delta: number): number {
+function labelsNeededAt(
+  method: ThresholdMethod,
+  errors: number,
+  accepted: number,
+  total: number,
+  from: number,
+  alpha: number,
+  delta: number,
+): number {
   const totalFor = (n: number) => Math.ceil((n * total) / accepted);
   const passAt = (n: number) => passes(method, Math.ceil((n * errors) / accepted), n, totalFor(n), alpha, delta);
-  let high = 1;
+  let low = from;
+  let high = from + 1;
   while (!passAt(high)) {
+    low = high;
     high *= 2;
     if (high > LABELS_SEARCH_LIMIT) return Number.POSITIVE_INFINITY;
   }
-  let low = high === 1 ? 0 : high / 2;
   while (high - low > 1) {
     const mid = Math.floor((low + high) / 2);
     if (passAt(mid)) high = mid;
@@ -419,26 +448,47 @@ function labelsNeededAt(method: ThresholdMethod, errors: number, accepted: numbe
   return totalFor(high);
 }
 
-function labelsNeeded(table: ConfidenceTable, grid: readonly Candidate[], options: ThresholdOptions, method: ThresholdMethod): number {
+/**
+ * labelsNeeded over the thresholds more labels could reach: the fewest N' > n among those with an observed error rate
+ * below α, keeping that rate and the threshold's coverage (see InfeasibleThreshold.labelsNeeded); null when none has a
+ * rate below α, since more labels at these rates would not help.
+ */
+function labelsNeeded(
+  table: ConfidenceTable,
+  reachable: readonly Candidate[],
+  options: ThresholdOptions,
+  method: ThresholdMethod,
+): number | null {
   const { alpha, delta } = options;
-  let spaced: readonly Candidate[] = grid;
-  if (grid.length > LABELS_NEEDED_CANDIDATES) {
+  let spaced: readonly Candidate[] = reachable;
+  if (reachable.length > LABELS_NEEDED_CANDIDATES) {
     spaced = Array.from(
       { length: LABELS_NEEDED_CANDIDATES },
-      (_, j) => grid[Math.ceil(((j + 1) * grid.length) / LABELS_NEEDED_CANDIDATES) - 1],
+      (_, j) => reachable[Math.ceil(((j + 1) * reachable.length) / LABELS_NEEDED_CANDIDATES) - 1],
     );
   }
-  // A lower bound on any candidate's count: zero errors at level δ need nMin accepted records.
+  // A lower bound on any candidate's count, to skip hopeless ones: zero errors need nMin accepted records.
   const zeroErrorFloor = minimumTestableCount(alpha, delta);
   let best = Number.POSITIVE_INFINITY;
   for (const c of spaced) {
     if (c.accepted === 0 || c.errors / c.accepted >= alpha) continue;
     if (Math.ceil((zeroErrorFloor * table.n) / c.accepted) >= best) continue;
-    best = Math.min(best, labelsNeededAt(method, c.errors, c.accepted, table.n, alpha, delta));
+    best = Math.min(best, labelsNeededAt(method, c.errors, c.accepted, table.n, c.accepted, alpha, delta));
   }
-  if (Number.isFinite(best)) return best;
-  // No threshold has an error rate below α: the count needed if none were wrong, at full coverage.
-  return labelsNeededAt(method, 0, 1, 1, alpha, delta);
+  return Number.isFinite(best) ? best : null;
+}
+
+/** No labelled records at all: the count needed if none of them were wrong (all accepted). */
+function noRecords(method: ThresholdMethod, options: ThresholdOptions): InfeasibleThreshold {
+  const needed = labelsNeededAt(method, 0, 1, 1, 0, options.alpha, options.delta);
+  const reason = `No labelled records: at least ${needed} are needed to bound the error at ${percent(options.alpha)} with probability ${percent(1 - options.delta)}, even if none were wrong.`;
+  return infeasible(method, options, 0, reason, needed);
+}
+
+function withLabelsAdvice(reason: string, needed: number | null): string {
+  return needed === null
+    ? `${reason} More labelled records would not help while the error rate among the most confident records stays this high.`
+    : `${reason} About ${needed} labelled records would be needed at the error rates observed.`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -460,7 +510,13 @@ function feasible(method: ThresholdMethod, options: ThresholdOptions, n: number,
   };
 }
 
-function infeasible(method: ThresholdMethod, options: ThresholdOptions, n: number, reason: string, needed: number): InfeasibleThreshold {
+function infeasible(
+  method: ThresholdMethod,
+  options: ThresholdOptions,
+  n: number,
+  reason: string,
+  needed: number | null,
+): InfeasibleThreshold {
   return {
     method,
     alpha: options.alpha,
@@ -498,6 +554,9 @@ function validateInput(input: ThresholdInput): void {
     }
     if (typeof correct[i] !== 'boolean') {
       throw new AirlockError('USAGE', `correct[${i}] is ${String(correct[i])}; expected true or false.`);
+    }
+    if (segment && typeof segment[i] !== 'string') {
+      throw new AirlockError('USAGE', `segment[${i}] is ${String(segment[i])}; expected a string.`);
     }
   }
 }
