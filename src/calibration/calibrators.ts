@@ -9,8 +9,9 @@
  * - Temperature scaling (Guo et al. 2017, §4.2): softmax(z / T) with T > 0 minimising the NLL, for multi-class
  *   logits, or for log-probabilities when only probabilities are known. Brent's method on log T in [1e−3, 1e4].
  * - Platt scaling (Platt 1999): σ(slope·s + intercept), s = logit(confidence) by default, fitted by Newton's method
- *   with backtracking (Lin, Lin & Weng 2007) on Platt's smoothed targets (N₊ + 1)/(N₊ + 2) and 1/(N₋ + 2) unless
- *   `targetSmoothing: false`. Platt writes 1/(1 + exp(A·f + B)): slope = −A, intercept = −B.
+ *   (backtracking far from the optimum, full steps near it; after Lin, Lin & Weng 2007) on Platt's smoothed
+ *   targets (N₊ + 1)/(N₊ + 2) and 1/(N₋ + 2), or on 0/1 with `targetSmoothing: false`.
+ *   Platt writes 1/(1 + exp(A·f + B)): slope = −A, intercept = −B.
  * - Isotonic regression (Zadrozny & Elkan 2002) by pool-adjacent-violators, as
  *   sklearn.isotonic.IsotonicRegression(out_of_bounds='clip', increasing=True): equal scores (closer than 1e−15) are
  *   pooled first, the fitted steps are kept at their end points, and new scores are clipped to the fitted range and
@@ -170,7 +171,7 @@ function softmax(row: number[], temperature: number): number[] {
 
 /**
  * Brent's method for the minimum of a unimodal f on [lo, hi] (Brent 1973, ch. 5: golden section with parabolic
- * steps), stopping when the bracket is within 1.5e−8·|x| + 1e−11; the same rule as scipy.optimize.fminbound.
+ * steps), stopping when the bracket is within 1.5e−8·|x| + 1e−11 (scipy.optimize.fminbound's rule, with xatol = 1e−11).
  */
 function minimiseScalar(f: (x: number) => number, lo: number, hi: number, absoluteTolerance = 1e-11, maxIterations = 500): number {
   const golden = (3 - Math.sqrt(5)) / 2;
@@ -265,8 +266,7 @@ export function fitPlattScaling(score: Vector, outcome: Outcomes, options: Platt
   const target = Float64Array.from({ length: n }, (_, i) => (outcome[i] ? high : low));
   // Platt's starting point: slope 0, intercept at the (smoothed) prior log-odds.
   let slope = 0;
-  let intercept = positives > 0 && negatives > 0 ? Math.log((positives + 1) / (negatives + 1)) : 0;
-  let loss = crossEntropy(s, target, slope, intercept);
+  let intercept = Math.log((positives + 1) / (negatives + 1));
   for (let iteration = 0; iteration < 100; iteration++) {
     // Gradient and Hessian of the mean cross-entropy.
     let gSlope = 0;
@@ -294,21 +294,29 @@ export function fitPlattScaling(score: Vector, outcome: Outcomes, options: Platt
     const det = hSS * hII - hSI * hSI;
     const dSlope = -(hII * gSlope - hSI * gIntercept) / det;
     const dIntercept = -(hSS * gIntercept - hSI * gSlope) / det;
-    const descent = gSlope * dSlope + gIntercept * dIntercept;
+    // Newton decrement λ² = −g·Δ: twice the decrease the quadratic model predicts.
+    const decrement = -(gSlope * dSlope + gIntercept * dIntercept);
+    if (decrement < 1e-20) break;
+    if (decrement < 1e-8) {
+      // Close to the optimum full Newton steps converge quadratically, and the loss itself can no longer
+      // resolve the remaining decrease on large samples, so no line search here.
+      slope += dSlope;
+      intercept += dIntercept;
+      if (Math.abs(dSlope) <= 1e-13 * (1 + Math.abs(slope)) && Math.abs(dIntercept) <= 1e-13 * (1 + Math.abs(intercept))) break;
+      continue;
+    }
+    // Far from it: backtracking line search on the loss (Armijo).
+    const loss = crossEntropy(s, target, slope, intercept);
     let step = 1;
-    let accepted = false;
-    while (step >= 1e-10) {
-      const nextLoss = crossEntropy(s, target, slope + step * dSlope, intercept + step * dIntercept);
-      if (nextLoss <= loss + 1e-4 * step * descent) {
-        slope += step * dSlope;
-        intercept += step * dIntercept;
-        loss = nextLoss;
-        accepted = true;
-        break;
-      }
+    while (
+      step >= 1e-10 &&
+      crossEntropy(s, target, slope + step * dSlope, intercept + step * dIntercept) > loss - 1e-4 * step * decrement
+    ) {
       step /= 2;
     }
-    if (!accepted) break;
+    if (step < 1e-10) break;
+    slope += step * dSlope;
+    intercept += step * dIntercept;
   }
   return { method: 'platt', version: 1, params: { slope, intercept, input, targetSmoothing } };
 }

@@ -13,7 +13,9 @@
  *   (the first n mod bins runs hold one row more than the others). The last confidence of each run is an
  *   upper edge, and a prediction belongs to the first edge >= its confidence. So ties never straddle two
  *   bins: a run of equal confidences cut by a boundary goes whole to the lower bin, and bins left empty by
- *   that are dropped. Rows are counted, not weighted, when cutting.
+ *   that are dropped. Rows are counted, not weighted, when cutting. (Kumar et al.'s uncertainty-calibration
+ *   library cuts runs of ⌈n/bins⌉ rows instead, which can yield fewer bins than asked; within a bin the
+ *   debiased estimator is the same.)
  * - Distinct bins: one bin per distinct confidence value (Murphy's original grouping).
  * - `gap` is mean confidence minus accuracy: positive means overconfident.
  * - Weights multiply each prediction's share wherever the matching scikit-learn function takes
