@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { idempotencyKey } from '../src/delivery/outbox.js';
 import { openStore, type Store } from '../src/store/db.js';
+import { countRecordsByStatus } from '../src/store/records.js';
+import type { RecordStatus } from '../src/store/tables.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { ensureBuilt, freePort, postUntilAcknowledged, type ServeProcess, startServe } from './support/serve.js';
 import { type ModelServer, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
@@ -58,12 +60,13 @@ pipelines:
         type: webhook
         url: "${receiverUrl}"
         rate_limit: 2000/s
+        concurrency: 16
         timeout: 2s
         retry: { base: 50ms, cap: 1s }
 `;
 }
 
-const WAITING_ON_SYSTEM = ['received', 'scoring', 'decided'];
+const WAITING_ON_SYSTEM: RecordStatus[] = ['received', 'scoring', 'decided'];
 
 describe.each(backends)('a SIGKILLed serve process (%s)', (backend) => {
   let database: TestDatabase;
@@ -91,6 +94,12 @@ describe.each(backends)('a SIGKILLed serve process (%s)', (backend) => {
   });
 
   it('loses nothing, duplicates nothing and applies one effect per record and destination', { timeout: 150_000 }, async () => {
+    // One budget for the whole run (the machine may be shared): each wait gets what is left of it.
+    const deadline = Date.now() + 140_000;
+    // Stops the senders when the test ends early, so no request outlives it.
+    const stop = new AbortController();
+    onTestFinished(() => stop.abort());
+    const left = () => Math.max(1_000, deadline - Date.now());
     const configFile = path.join(dir, 'airlock.yaml');
     writeFileSync(configFile, configYaml(model.url, receiver.url));
     const port = await freePort();
@@ -99,22 +108,33 @@ describe.each(backends)('a SIGKILLed serve process (%s)', (backend) => {
       processes.push(p);
       return p;
     };
+    const acknowledged = new Set<string>();
     let server = await start();
     const baseUrl = server.url as string;
+    store = openStore(database.url);
+    const s = store;
+
+    // What a failed wait reports: where the records are, what the receiver has, what the process said.
+    const explain = async (err: unknown): Promise<never> => {
+      const counts = await countRecordsByStatus(s.db).catch((e) => (e as Error).message);
+      throw new Error(
+        `${(err as Error).message}\nrecords by status: ${JSON.stringify(counts)}; acknowledged ${acknowledged.size}; ` +
+          `applied ${receiver.applied.size}\n--- serve output (tail) ---\n${server.output().slice(-4000)}`,
+      );
+    };
 
     const records = Array.from({ length: TOTAL }, (_, i) => makeRecord(i));
     const byId = new Map(records.map((r) => [String(r.body.id), r]));
     const expectedDelivered = records.filter((r) => r.expected === 'delivered').length;
 
     // The sender: batches of 100 as NDJSON, a few in flight; only what the server acknowledged counts as sent.
-    const acknowledged = new Set<string>();
     let nextBatch = 0;
     const senders = Array.from({ length: SENDERS }, async () => {
       for (;;) {
         const b = nextBatch++;
         if (b * BATCH >= TOTAL) return;
         const batch = records.slice(b * BATCH, (b + 1) * BATCH).map((r) => r.body);
-        const ids = await postUntilAcknowledged(baseUrl, PIPELINE, batch, { deadlineMs: 60_000 });
+        const ids = await postUntilAcknowledged(baseUrl, PIPELINE, batch, { deadlineMs: left(), signal: stop.signal });
         for (const id of ids) acknowledged.add(id);
       }
     });
@@ -127,9 +147,9 @@ describe.each(backends)('a SIGKILLed serve process (%s)', (backend) => {
     // Crash 1 mid-stream; crash 2 while deliveries are in flight (the receiver has part, not all, of them).
     let appliedAtSecondCrash = -1;
     const crashes = (async () => {
-      await waitFor(() => acknowledged.size >= 4_000, 60_000, '4,000 acknowledged records', 5);
+      await waitFor(() => acknowledged.size >= 4_000, left(), '4,000 acknowledged records', 5).catch(explain);
       await crashAndRestart();
-      await waitFor(() => receiver.applied.size >= Math.floor(expectedDelivered * 0.7), 90_000, '70% of the deliveries', 5);
+      await waitFor(() => receiver.applied.size >= Math.floor(expectedDelivered * 0.7), left(), '70% of the deliveries', 5).catch(explain);
       appliedAtSecondCrash = receiver.applied.size;
       await crashAndRestart();
     })();
@@ -139,18 +159,16 @@ describe.each(backends)('a SIGKILLed serve process (%s)', (backend) => {
     expect(appliedAtSecondCrash).toBeLessThan(expectedDelivered);
 
     // Nothing may be left waiting on the system.
-    store = openStore(database.url);
-    const s = store;
     const countWaiting = async () => {
       const rows = await s.db
         .selectFrom('records')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('pipeline', '=', PIPELINE)
-        .where('status', 'in', WAITING_ON_SYSTEM as never[])
+        .where('status', 'in', WAITING_ON_SYSTEM)
         .executeTakeFirstOrThrow();
       return Number(rows.n);
     };
-    await waitFor(async () => (await countWaiting()) === 0, 60_000, 'no record left in received/scoring/decided', 250);
+    await waitFor(async () => (await countWaiting()) === 0, left(), 'no record left in received/scoring/decided', 250).catch(explain);
 
     const rows = await s.db.selectFrom('records').select(['id', 'status', 'decision']).where('pipeline', '=', PIPELINE).execute();
     const cases = await s.db.selectFrom('review_cases').select(['record_id', 'type', 'status']).where('pipeline', '=', PIPELINE).execute();
@@ -217,7 +235,11 @@ describe.each(backends)('a SIGKILLed serve process (%s)', (backend) => {
       expect(view.status).toBe(r.expected);
       if (r.expected === 'delivered') {
         expect(view.deliveries).toEqual([
-          expect.objectContaining({ destination: DESTINATION, status: 'delivered', idempotency_key: idempotencyKey(PIPELINE, String(r.body.id), DESTINATION) }),
+          expect.objectContaining({
+            destination: DESTINATION,
+            status: 'delivered',
+            idempotency_key: idempotencyKey(PIPELINE, String(r.body.id), DESTINATION),
+          }),
         ]);
       } else {
         expect(view.deliveries).toEqual([]);

@@ -101,12 +101,13 @@ export async function postUntilAcknowledged(
   baseUrl: string,
   pipeline: string,
   batch: Record<string, unknown>[],
-  options: { deadlineMs?: number } = {},
+  options: { deadlineMs?: number; signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const body = `${batch.map((r) => JSON.stringify(r)).join('\n')}\n`;
   const deadline = Date.now() + (options.deadlineMs ?? 60_000);
   let last = '';
   while (Date.now() < deadline) {
+    if (options.signal?.aborted) throw new Error('stopped before the batch was acknowledged');
     try {
       const res = await fetch(`${baseUrl}/v1/pipelines/${pipeline}/records`, {
         method: 'POST',
