@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/load.js';
 import { enqueueDeliveries } from '../delivery/outbox.js';
 import type { DatabaseKind } from '../store/db.js';
-import { appendEvents } from '../store/events.js';
+import { appendEvents, type NewEvent } from '../store/events.js';
 import { updateRecord } from '../store/records.js';
 import type { Tables } from '../store/tables.js';
 
@@ -27,7 +27,7 @@ export async function applyDecision(
   recordId: string,
   decision: Decision,
   now: number,
-  extra: { prediction?: string; leaseOwner?: string } = {},
+  extra: { prediction?: string; leaseOwner?: string; eventsBefore?: NewEvent[] } = {},
 ): Promise<boolean> {
   const next = Object.keys(pipeline.destinations).length > 0 ? 'decided' : 'delivered';
   const ok = await updateRecord(
@@ -46,7 +46,8 @@ export async function applyDecision(
   );
   if (!ok) return false;
   await enqueueDeliveries(trx, pipeline, recordId, now);
-  const events = [
+  const events: NewEvent[] = [
+    ...(extra.eventsBefore ?? []),
     {
       pipeline: pipeline.name,
       recordId,
@@ -55,8 +56,7 @@ export async function applyDecision(
       detail: { label: decision.label, source: decision.source, ...(decision.case_id ? { case_id: decision.case_id } : {}) },
     },
   ];
-  if (next === 'delivered')
-    events.push({ pipeline: pipeline.name, recordId, at: now, kind: 'delivered', detail: { destinations: 0 } as never });
+  if (next === 'delivered') events.push({ pipeline: pipeline.name, recordId, at: now, kind: 'delivered', detail: { destinations: 0 } });
   await appendEvents(trx, events, dialect);
   return true;
 }

@@ -1,21 +1,28 @@
+import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/load.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from '../models/adapter.js';
 import { newCase } from '../review/cases.js';
 import { insertCases } from '../store/cases.js';
-import { appendEvents } from '../store/events.js';
+import { appendEvents, type NewEvent } from '../store/events.js';
 import { claimRecordsForScoring, updateRecord } from '../store/records.js';
-import type { RecordRow } from '../store/tables.js';
+import type { RecordRow, Tables } from '../store/tables.js';
 import type { Runtime } from './context.js';
 import { applyDecision } from './lifecycle.js';
 import { route } from './router.js';
 
-/** Attempts after which a record whose calls keep failing while the model serves others becomes a model_failure case. */
+/** Failed calls, made while the model answered other records, after which a record becomes a model_failure case. */
 const RECORD_FAILURE_ATTEMPTS = 3;
 const MAX_PAUSE_MS = 30_000;
 
+/** What became of one claimed record in a round. */
+type Outcome =
+  | { record: RecordRow; kind: 'scored'; prediction: Prediction }
+  | { record: RecordRow; kind: 'failed'; error: ModelCallError }
+  | { record: RecordRow; kind: 'wait'; called: boolean };
+
 /**
  * The scoring stage of one pipeline: claims waiting records, calls the model, routes on confidence and
- * commits the decision (with its outbox rows) or the review case in the same transaction. When the model is
+ * commits each decision (with its outbox rows) or review case in one transaction per round. When the model is
  * unavailable the stage pauses with backoff and the records wait; they never become human work for an outage.
  */
 export class ScoringStage {
@@ -32,68 +39,98 @@ export class ScoringStage {
     private readonly owner: string,
   ) {}
 
-  /** Runs one round; returns how many records it finished (decided, in review, or released to wait). */
+  /** Runs one round; returns how many records it handled (decided, in review, or released to wait). */
   async runOnce(): Promise<number> {
     const now = this.rt.clock.now();
     if (now < this.pausedUntil) return 0;
     const { db, kind } = this.rt.store;
-    const limit = Math.min(this.rt.config.worker.batch, this.pipeline.model.concurrency * 4);
-    const leaseMs = Math.max(
-      this.rt.config.worker.leaseMs,
-      this.pipeline.model.timeoutMs * (1 + (this.pipeline.model as { retries: number }).retries) * 2,
-    );
+    const model = this.pipeline.model;
+    // Two calls per slot of concurrency: a round lasts at most about two calls' worth of time, so the lease
+    // (longer than the slowest call with its retries, twice) does not run out while the round is in flight.
+    const limit = Math.min(this.rt.config.worker.batch, model.concurrency * 2);
+    const slowestCall = model.timeoutMs * (1 + model.retries) + 2000;
+    const leaseMs = Math.max(this.rt.config.worker.leaseMs, slowestCall * 3);
     const claimed = await claimRecordsForScoring(db, kind, this.pipeline.name, this.owner, now, leaseMs, limit);
     if (claimed.length === 0) return 0;
+    const started = performance.now();
+    const outcomes: Outcome[] = [];
     let next = 0;
-    const workers = Array.from({ length: Math.min(this.pipeline.model.concurrency, claimed.length) }, async () => {
+    const slots = Array.from({ length: Math.min(model.concurrency, claimed.length) }, async () => {
       while (next < claimed.length) {
         const record = claimed[next++];
-        // Once the model is found down, the rest of the batch goes back to waiting without a call.
-        if (this.rt.clock.now() < this.pausedUntil) {
-          await this.release(record, false);
-          continue;
-        }
-        await this.score(record);
+        // Once the model is found down, the rest of the round goes back to waiting without a call.
+        if (this.rt.clock.now() < this.pausedUntil) outcomes.push({ record, kind: 'wait', called: false });
+        else outcomes.push(await this.call(record));
       }
     });
-    await Promise.all(workers);
+    await Promise.all(slots);
+    await this.commit(outcomes);
+    const seconds = (performance.now() - started) / 1000;
+    for (const o of outcomes)
+      if (o.kind === 'scored') this.rt.metrics.stageSeconds.observe({ stage: 'score', pipeline: this.pipeline.name }, seconds);
     return claimed.length;
   }
 
-  private async score(record: RecordRow): Promise<void> {
-    const started = performance.now();
-    let prediction: Prediction;
+  private async call(record: RecordRow): Promise<Outcome> {
     try {
-      prediction = await this.model.predict(JSON.parse(record.body));
+      const prediction = await this.model.predict(JSON.parse(record.body));
+      this.rt.metrics.modelCalls.inc({ pipeline: this.pipeline.name, outcome: 'ok' });
+      this.lastSuccessAt = this.rt.clock.now();
+      if (this.consecutiveOutages > 0) {
+        this.rt.logger.info({ pipeline: this.pipeline.name }, 'model is answering again; scoring resumes');
+        this.consecutiveOutages = 0;
+        this.alertedOutage = false;
+      }
+      return { record, kind: 'scored', prediction };
     } catch (err) {
       const e = err instanceof ModelCallError ? err : new ModelCallError('rejected', (err as Error).message);
       this.rt.metrics.modelCalls.inc({ pipeline: this.pipeline.name, outcome: e.kind });
-      if (e.kind === 'unavailable') {
-        const servesOthers = this.lastSuccessAt > record.updated_at;
-        if (servesOthers && record.score_attempts + 1 >= RECORD_FAILURE_ATTEMPTS) {
-          await this.fail(record, e);
-        } else {
-          if (!servesOthers) this.pause(e);
-          await this.release(record, true);
-        }
-      } else {
-        await this.fail(record, e);
+      if (e.kind === 'rejected') return { record, kind: 'failed', error: e };
+      // Unavailable: an outage if the model is not answering anyone; specific to this record if it answers others.
+      const servesOthers = this.lastSuccessAt > record.updated_at;
+      if (!servesOthers) {
+        this.pause(e);
+        return { record, kind: 'wait', called: false };
       }
-      return;
+      if (record.score_attempts + 1 >= RECORD_FAILURE_ATTEMPTS) return { record, kind: 'failed', error: e };
+      return { record, kind: 'wait', called: true };
     }
-    this.rt.metrics.modelCalls.inc({ pipeline: this.pipeline.name, outcome: 'ok' });
-    this.lastSuccessAt = this.rt.clock.now();
-    if (this.consecutiveOutages > 0) {
-      this.rt.logger.info({ pipeline: this.pipeline.name }, 'model is answering again; scoring resumes');
-      this.consecutiveOutages = 0;
-      this.alertedOutage = false;
-    }
-    await this.commitPrediction(record, prediction);
-    this.rt.metrics.stageSeconds.observe({ stage: 'score', pipeline: this.pipeline.name }, (performance.now() - started) / 1000);
   }
 
-  private async commitPrediction(record: RecordRow, prediction: Prediction): Promise<void> {
+  /** Commits every outcome of the round in one transaction (one sync to disk); a record whose lease was lost is skipped. */
+  private async commit(outcomes: Outcome[]): Promise<void> {
     const now = this.rt.clock.now();
+    const p = this.pipeline;
+    const kind = this.rt.store.kind;
+    let lost = 0;
+    await this.rt.store.db.transaction().execute(async (trx) => {
+      const events: NewEvent[] = [];
+      for (const o of outcomes) {
+        const ok =
+          o.kind === 'scored'
+            ? await this.commitPrediction(trx, o.record, o.prediction, now, events)
+            : o.kind === 'failed'
+              ? await this.commitFailure(trx, o.record, o.error, now, events)
+              : await this.commitWait(trx, o.record, o.called, now);
+        if (!ok) lost++;
+      }
+      await appendEvents(trx, events, kind);
+    });
+    if (lost > 0) {
+      this.rt.logger.warn(
+        { pipeline: p.name, records: lost },
+        'leases expired before the results were committed; other workers have those records',
+      );
+    }
+  }
+
+  private async commitPrediction(
+    trx: Kysely<Tables>,
+    record: RecordRow,
+    prediction: Prediction,
+    now: number,
+    events: NewEvent[],
+  ): Promise<boolean> {
     const p = this.pipeline;
     const routed = route(prediction, p.routing.autoAcceptAt);
     const predictionJson = JSON.stringify({
@@ -103,104 +140,87 @@ export class ScoringStage {
       ...(prediction.modelVersion ? { model_version: prediction.modelVersion } : {}),
       latency_ms: Math.round(prediction.latencyMs * 1000) / 1000,
     });
-    await this.rt.store.db
-      .transaction()
-      .execute(async (trx) => {
-        await appendEvents(
-          trx,
-          [
-            {
-              pipeline: p.name,
-              recordId: record.id,
-              at: now,
-              kind: 'scored',
-              detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
-            },
-            { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
-          ],
-          this.rt.store.kind,
-        );
-        if (routed.to === 'auto') {
-          const ok = await applyDecision(
-            trx,
-            this.rt.store.kind,
-            p,
-            record.id,
-            { label: prediction.label, source: 'auto', confidence: prediction.confidence, at: new Date(now).toISOString() },
-            now,
-            { prediction: predictionJson, leaseOwner: this.owner },
-          );
-          if (!ok) throw new LeaseLost();
-        } else {
-          const ok = await updateRecord(
-            trx,
-            p.name,
-            record.id,
-            { status: 'in_review', prediction: predictionJson, lease_owner: null, lease_until: null, updated_at: now },
-            this.owner,
-          );
-          if (!ok) throw new LeaseLost();
-          const c = newCase(
-            p,
-            record.id,
-            'low_confidence',
-            { confidence: prediction.confidence, threshold: routed.threshold, label: prediction.label },
-            now,
-          );
-          await insertCases(trx, [c]);
-          await appendEvents(
-            trx,
-            [{ pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'low_confidence', owner: c.owner } }],
-            this.rt.store.kind,
-          );
-        }
-      })
-      .catch((err) => {
-        if (!(err instanceof LeaseLost)) throw err;
-        this.rt.logger.warn(
-          { pipeline: p.name, record: record.id },
-          'lease expired before the prediction was committed; another worker has the record',
-        );
-      });
+    const scored: NewEvent[] = [
+      {
+        pipeline: p.name,
+        recordId: record.id,
+        at: now,
+        kind: 'scored',
+        detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
+      },
+      { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
+    ];
+    if (routed.to === 'auto') {
+      // The scored and routed events go in just before applyDecision's own, so the trail reads in order.
+      return applyDecision(
+        trx,
+        this.rt.store.kind,
+        p,
+        record.id,
+        { label: prediction.label, source: 'auto', confidence: prediction.confidence, at: new Date(now).toISOString() },
+        now,
+        { prediction: predictionJson, leaseOwner: this.owner, eventsBefore: scored },
+      );
+    }
+    const ok = await updateRecord(
+      trx,
+      p.name,
+      record.id,
+      { status: 'in_review', prediction: predictionJson, lease_owner: null, lease_until: null, updated_at: now },
+      this.owner,
+    );
+    if (!ok) return false;
+    const c = newCase(
+      p,
+      record.id,
+      'low_confidence',
+      { confidence: prediction.confidence, threshold: routed.threshold, label: prediction.label },
+      now,
+    );
+    await insertCases(trx, [c]);
+    events.push(...scored, {
+      pipeline: p.name,
+      recordId: record.id,
+      at: now,
+      kind: 'case_opened',
+      detail: { type: 'low_confidence', owner: c.owner },
+    });
+    return true;
   }
 
   /** A failure specific to this record: it becomes a model_failure review case. */
-  private async fail(record: RecordRow, err: ModelCallError): Promise<void> {
-    const now = this.rt.clock.now();
+  private async commitFailure(
+    trx: Kysely<Tables>,
+    record: RecordRow,
+    err: ModelCallError,
+    now: number,
+    events: NewEvent[],
+  ): Promise<boolean> {
     const p = this.pipeline;
-    await this.rt.store.db.transaction().execute(async (trx) => {
-      const ok = await updateRecord(
-        trx,
-        p.name,
-        record.id,
-        { status: 'in_review', score_attempts: record.score_attempts + 1, lease_owner: null, lease_until: null, updated_at: now },
-        this.owner,
-      );
-      if (!ok) return;
-      const c = newCase(p, record.id, 'model_failure', { error: err.message, status: err.status ?? null }, now);
-      await insertCases(trx, [c]);
-      await appendEvents(
-        trx,
-        [
-          {
-            pipeline: p.name,
-            recordId: record.id,
-            at: now,
-            kind: 'model_failed',
-            detail: { error: err.message, status: err.status ?? null },
-          },
-          { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'model_failure', owner: c.owner } },
-        ],
-        this.rt.store.kind,
-      );
-    });
+    const ok = await updateRecord(
+      trx,
+      p.name,
+      record.id,
+      { status: 'in_review', score_attempts: record.score_attempts + 1, lease_owner: null, lease_until: null, updated_at: now },
+      this.owner,
+    );
+    if (!ok) return false;
+    const c = newCase(p, record.id, 'model_failure', { error: err.message, status: err.status ?? null }, now);
+    await insertCases(trx, [c]);
+    events.push(
+      { pipeline: p.name, recordId: record.id, at: now, kind: 'model_failed', detail: { error: err.message, status: err.status ?? null } },
+      { pipeline: p.name, recordId: record.id, at: now, kind: 'case_opened', detail: { type: 'model_failure', owner: c.owner } },
+    );
+    return true;
   }
 
-  /** Gives the record back to the queue to wait for the model. */
-  private async release(record: RecordRow, called: boolean): Promise<void> {
-    const now = this.rt.clock.now();
-    await updateRecord(
-      this.rt.store.db,
+  /**
+   * Gives the record back to the queue. Only a failed call made while the model answered others counts
+   * towards the record's own failures: an outage never uses up a record's attempts.
+   */
+  private async commitWait(trx: Kysely<Tables>, record: RecordRow, called: boolean, now: number): Promise<boolean> {
+    return updateRecord(
+      trx,
       this.pipeline.name,
       record.id,
       {
@@ -215,14 +235,17 @@ export class ScoringStage {
     );
   }
 
+  /** Pauses scoring with jittered exponential backoff; calls failing together count as one failure of the model. */
   private pause(err: ModelCallError): void {
+    const now = this.rt.clock.now();
+    if (now < this.pausedUntil) return;
     this.consecutiveOutages++;
     const delay = Math.min(MAX_PAUSE_MS, 500 * 2 ** Math.min(this.consecutiveOutages - 1, 10));
     // Whole milliseconds: pausedUntil becomes available_at, an integer (bigint) column on PostgreSQL.
     const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
-    this.pausedUntil = Math.max(this.pausedUntil, this.rt.clock.now() + jittered);
+    this.pausedUntil = now + jittered;
     this.rt.logger.warn(
-      { pipeline: this.pipeline.name, error: err.message, retryInMs: Math.round(jittered) },
+      { pipeline: this.pipeline.name, error: err.message, retryInMs: jittered },
       'model unavailable; scoring paused, records wait',
     );
     if (!this.alertedOutage && this.consecutiveOutages >= 3) {
@@ -237,5 +260,3 @@ export class ScoringStage {
     }
   }
 }
-
-class LeaseLost extends Error {}
