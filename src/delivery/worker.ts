@@ -1,10 +1,11 @@
+import type { Kysely } from 'kysely';
 import type { DestinationConfig, PipelineConfig } from '../config/load.js';
 import type { Runtime } from '../pipeline/context.js';
 import { newCase } from '../review/cases.js';
 import { insertCases } from '../store/cases.js';
 import { claimDueDeliveries, updateDelivery } from '../store/deliveries.js';
 import { appendEvents } from '../store/events.js';
-import type { DeliveryRow } from '../store/tables.js';
+import type { DeliveryRow, Tables } from '../store/tables.js';
 import { fullJitterBackoff, isRetryableStatus, parseRetryAfter } from './backoff.js';
 import { settleRecordIfDone } from './outbox.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -61,23 +62,29 @@ export class DeliveryStage {
     }
     if (claimed.length < tokens) this.limiter?.giveBack(tokens - claimed.length);
     if (claimed.length === 0) return { done: 0 };
-    await Promise.all(claimed.map((d) => this.deliver(d)));
-    return { done: claimed.length, waitMs: this.limiter && this.limiter.available() === 0 ? this.limiter.msUntilNext() : undefined };
-  }
-
-  private async deliver(d: DeliveryRow): Promise<void> {
     const started = performance.now();
-    const record = await this.rt.store.db
+    const records = await this.rt.store.db
       .selectFrom('records')
-      .select(['body', 'decision'])
-      .where('pipeline', '=', d.pipeline)
-      .where('id', '=', d.record_id)
-      .executeTakeFirst();
-    const outcome: Outcome = record
-      ? await this.send(d, record.body, record.decision ?? 'null')
-      : { kind: 'dead', error: 'the record no longer exists' };
-    await this.commit(d, outcome);
-    this.rt.metrics.stageSeconds.observe({ stage: 'deliver', pipeline: this.pipeline.name }, (performance.now() - started) / 1000);
+      .select(['id', 'body', 'decision'])
+      .where('pipeline', '=', this.pipeline.name)
+      .where(
+        'id',
+        'in',
+        claimed.map((d) => d.record_id),
+      )
+      .execute();
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const outcomes = await Promise.all(
+      claimed.map((d): Promise<Outcome> | Outcome => {
+        const r = byId.get(d.record_id);
+        return r ? this.send(d, r.body, r.decision ?? 'null') : { kind: 'dead', error: 'the record no longer exists' };
+      }),
+    );
+    await this.commit(claimed, outcomes);
+    const seconds = (performance.now() - started) / 1000;
+    for (let i = 0; i < claimed.length; i++)
+      this.rt.metrics.stageSeconds.observe({ stage: 'deliver', pipeline: this.pipeline.name }, seconds);
+    return { done: claimed.length, waitMs: this.limiter && this.limiter.available() === 0 ? this.limiter.msUntilNext() : undefined };
   }
 
   private async send(d: DeliveryRow, body: string, decision: string): Promise<Outcome> {
@@ -124,8 +131,24 @@ export class DeliveryStage {
     return { kind: 'dead', status: res.status, error: `destination answered ${res.status}`, response };
   }
 
-  private async commit(d: DeliveryRow, outcome: Outcome): Promise<void> {
+  /** Commits the outcomes of a round in one transaction (one sync to disk), then counts and alerts. */
+  private async commit(claimed: DeliveryRow[], outcomes: Outcome[]): Promise<void> {
     const now = this.rt.clock.now();
+    const { db, kind } = this.rt.store;
+    const results = await db.transaction().execute(async (trx) => {
+      const out: { d: DeliveryRow; final: Outcome; committed: boolean }[] = [];
+      for (let i = 0; i < claimed.length; i++) out.push(await this.commitOne(trx, claimed[i], outcomes[i], now));
+      return out;
+    });
+    for (const { d, final, committed } of results) this.report(d, final, committed);
+  }
+
+  private async commitOne(
+    trx: Kysely<Tables>,
+    d: DeliveryRow,
+    outcome: Outcome,
+    now: number,
+  ): Promise<{ d: DeliveryRow; final: Outcome; committed: boolean }> {
     const attempts = d.attempts + 1;
     const firstAttemptAt = d.first_attempt_at ?? now;
     const retry = this.destination.retry;
@@ -136,10 +159,8 @@ export class DeliveryStage {
       else if (now - firstAttemptAt >= retry.maxAgeMs)
         final = { ...outcome, kind: 'dead', error: `gave up after ${Math.round((now - firstAttemptAt) / 1000)}s: ${describe(outcome)}` };
     }
-    const { db, kind } = this.rt.store;
-    const label = { pipeline: d.pipeline, destination: d.destination };
-    let settled: 'delivered' | 'dead_lettered' | undefined;
-    const committed = await db.transaction().execute(async (trx) => {
+    const { kind } = this.rt.store;
+    const committed = await (async () => {
       if (final.kind === 'retry') {
         const delay = Math.max(fullJitterBackoff(attempts - 1, retry.baseMs, retry.capMs), final.retryAfterMs ?? 0);
         const ok = await updateDelivery(trx, d.seq, this.owner, {
@@ -216,9 +237,14 @@ export class DeliveryStage {
         );
         await insertCases(trx, [c]);
       }
-      settled = await settleRecordIfDone(trx, kind, d.pipeline, d.record_id, now);
+      await settleRecordIfDone(trx, kind, d.pipeline, d.record_id, now);
       return true;
-    });
+    })();
+    return { d, final, committed };
+  }
+
+  private report(d: DeliveryRow, final: Outcome, committed: boolean): void {
+    const label = { pipeline: d.pipeline, destination: d.destination };
     if (!committed) {
       this.rt.logger.warn(
         { ...label, record: d.record_id },
@@ -237,7 +263,6 @@ export class DeliveryStage {
         fields: { pipeline: d.pipeline, destination: d.destination, status: final.status ?? 'none' },
       });
     }
-    void settled;
   }
 }
 
