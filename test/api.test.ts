@@ -7,6 +7,7 @@ import { parseConfig } from '../src/config/load.js';
 import { idempotencyKey } from '../src/delivery/outbox.js';
 import { createLogger } from '../src/pipeline/runtime.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
+import { json } from './support/json.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { type ModelServer, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
 
@@ -36,7 +37,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   const getRecord = async (id: string, pipeline = 'tickets') =>
-    (await fetch(`${base}/v1/pipelines/${pipeline}/records/${encodeURIComponent(id)}`)).json();
+    json(fetch(`${base}/v1/pipelines/${pipeline}/records/${encodeURIComponent(id)}`));
   const settled = (id: string, states: string[], pipeline = 'tickets') =>
     waitFor(
       async () => {
@@ -95,7 +96,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
   it('stores one record, scores it, decides it automatically and delivers it once with its idempotency key', async () => {
     const res = await post('/v1/pipelines/tickets/records', { id: 'r-1', text: 'refund please', expected: 'billing' });
     expect(res.status).toBe(202);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.ids).toEqual(['r-1']);
     const rec = await settled('r-1', ['delivered']);
     expect(rec.prediction).toMatchObject({ label: 'billing', confidence: 0.97 });
@@ -115,7 +116,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       decision: expect.objectContaining({ label: 'billing' }),
     });
     // The shortcut answers the same record.
-    const short = await (await fetch(`${base}/v1/records/r-1`)).json();
+    const short = await json(fetch(`${base}/v1/records/r-1`));
     expect(short.status).toBe('delivered');
   });
 
@@ -125,12 +126,12 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       { id: 'a-2', text: 'y' },
     ]);
     expect(arr.status).toBe(202);
-    expect((await arr.json()).ids).toEqual(['a-1', 'a-2']);
+    expect((await json(arr)).ids).toEqual(['a-1', 'a-2']);
     const nd = await post('/v1/pipelines/tickets/records', '{"id":"n-1","text":"x"}\n\n{"id":"n-2","text":"y"}\n', {
       'content-type': 'application/x-ndjson',
     });
     expect(nd.status).toBe(202);
-    expect((await nd.json()).ids).toEqual(['n-1', 'n-2']);
+    expect((await json(nd)).ids).toEqual(['n-1', 'n-2']);
     await settled('n-2', ['delivered']);
   });
 
@@ -138,29 +139,29 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     await post('/v1/pipelines/tickets/records', { id: 'dup-1', text: 'same' });
     const again = await post('/v1/pipelines/tickets/records', { text: 'same', id: 'dup-1' });
     expect(again.status).toBe(202);
-    expect((await again.json()).records[0]).toMatchObject({ id: 'dup-1', existing: true });
+    expect((await json(again)).records[0]).toMatchObject({ id: 'dup-1', existing: true });
     const conflict = await post('/v1/pipelines/tickets/records', { id: 'dup-1', text: 'different' });
     expect(conflict.status).toBe(409);
     expect(conflict.headers.get('content-type')).toContain('application/problem+json');
-    expect((await conflict.json()).detail).toContain('dup-1');
+    expect((await json(conflict)).detail).toContain('dup-1');
   });
 
   it('uses the Idempotency-Key header as the id of a single record without one', async () => {
     const first = await post('/v1/pipelines/tickets/records', { text: 'no id here' }, { 'idempotency-key': 'client-key-7' });
-    expect((await first.json()).ids).toEqual(['client-key-7']);
+    expect((await json(first)).ids).toEqual(['client-key-7']);
     const second = await post('/v1/pipelines/tickets/records', { text: 'no id here' }, { 'idempotency-key': 'client-key-7' });
-    expect((await second.json()).records[0].existing).toBe(true);
+    expect((await json(second)).records[0].existing).toBe(true);
   });
 
   it('refuses bad bodies with problem details that say where, and stores nothing of them', async () => {
     const bad = await post('/v1/pipelines/tickets/records', '{"id": "j-1", "text": }');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).detail).toMatch(/line 1, column \d+ \(offset \d+\)/);
+    expect((await json(bad)).detail).toMatch(/line 1, column \d+ \(offset \d+\)/);
     const nd = await post('/v1/pipelines/tickets/records', '{"id":"nd-ok-1","text":"a"}\n{"id":"nd-ok-2","text":"b"}\n{oops}\n', {
       'content-type': 'application/x-ndjson',
     });
     expect(nd.status).toBe(400);
-    expect((await nd.json()).detail).toMatch(/^line 3 /);
+    expect((await json(nd)).detail).toMatch(/^line 3 /);
     expect((await fetch(`${base}/v1/pipelines/tickets/records/nd-ok-1`)).status).toBe(404);
 
     const big = await post('/v1/pipelines/tickets/records', { id: 'big', text: 'x'.repeat(70_000) });
@@ -169,7 +170,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     expect(plain.status).toBe(415);
     const unknown = await post('/v1/pipelines/nope/records', { id: 'x', text: 'y' });
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).code).toBe('NOT_FOUND');
+    expect((await json(unknown)).code).toBe('NOT_FOUND');
   });
 
   it('stores the good part of a mixed batch and says exactly which items were refused and why', async () => {
@@ -181,7 +182,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       { id: { nested: true }, text: 'bad id' },
     ]);
     expect(res.status).toBe(207);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.ids).toEqual(['mix-1']);
     expect(body.refused.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([
       [1, 'NOT_AN_OBJECT'],
@@ -192,7 +193,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
 
   it('quarantines a record that breaks the contract, listing every violation by JSON Pointer', async () => {
     const res = await post('/v1/pipelines/tickets/records', { id: 'q-1', text: 7, email: 'not-an-email' });
-    expect((await res.json()).records[0].status).toBe('quarantined');
+    expect((await json(res)).records[0].status).toBe('quarantined');
     const rec = await getRecord('q-1');
     expect(rec.status).toBe('quarantined');
     expect(rec.violations.map((v: { path: string }) => v.path).sort()).toEqual(['/email', '/text']);
@@ -211,7 +212,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       reason: { confidence: 0.55, threshold: 0.9 },
     });
     expect(Date.parse(c.sla_due_at) - Date.parse(c.created_at)).toBe(4 * 3600_000);
-    const listed = await (await fetch(`${base}/v1/review/cases?pipeline=tickets&type=low_confidence`)).json();
+    const listed = await json(fetch(`${base}/v1/review/cases?pipeline=tickets&type=low_confidence`));
     expect(listed.cases.map((x: { id: number }) => x.id)).toContain(c.id);
 
     const decided = await post(`/v1/review/cases/${c.id}/decision`, { label: 'account', by: 'ana' });
@@ -291,12 +292,12 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect((await ready.json()).database).toBe(backend);
+    expect((await json(ready)).database).toBe(backend);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/airlock_records\{pipeline="tickets",status="delivered"\} \d+/);
     expect(metrics).toContain('airlock_stage_duration_seconds_bucket');
     expect(metrics).toContain('airlock_queue_depth');
-    const doc = await (await fetch(`${base}/openapi.json`)).json();
+    const doc = await json(fetch(`${base}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/pipelines/{pipeline}/records');
   });
@@ -306,6 +307,6 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     await post('/v1/pipelines/other/records', { id: 'shared-id', text: 'a' });
     const res = await fetch(`${base}/v1/records/shared-id`);
     expect(res.status).toBe(409);
-    expect((await res.json()).pipelines.sort()).toEqual(['other', 'tickets']);
+    expect((await json(res)).pipelines.sort()).toEqual(['other', 'tickets']);
   });
 });

@@ -60,9 +60,12 @@ export function parsePredictions(
     weight?: number;
   }
   const parsed: Parsed[] = [];
-  rows.forEach((raw, i) => {
+  const parseRow = (raw: unknown, i: number): boolean => {
     const row = i + 1;
-    const fail = (message: string) => errors.push({ row, message });
+    const fail = (message: string): false => {
+      errors.push({ row, message });
+      return false;
+    };
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail('expected an object');
     const r = raw as Record<string, unknown>;
     if (r.label === undefined || r.label === null) return fail('"label" is missing');
@@ -117,7 +120,9 @@ export function parsePredictions(
       }
       p.weight = r.weight;
     }
-  });
+    return true;
+  };
+  for (let i = 0; i < rows.length; i++) parseRow(rows[i], i);
 
   const withProbs = parsed.filter((p) => p.probs).length;
   if (withProbs > 0 && withProbs < parsed.length) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCalibrateCommand } from './calibrate.js';
 import { registerConfigCommands } from './config.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerIngestCommand(program);
   registerMigrateCommand(program);
+  registerCalibrateCommand(program);
   registerConfigCommands(program);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();
