@@ -7,8 +7,8 @@ import { parseConfig } from '../src/config/load.js';
 import { idempotencyKey } from '../src/delivery/outbox.js';
 import { createLogger } from '../src/pipeline/runtime.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
-import { json } from './support/json.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { json } from './support/json.js';
 import { type ModelServer, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
 
 const contract = {

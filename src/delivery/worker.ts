@@ -134,7 +134,7 @@ export class DeliveryStage {
   /** Commits the outcomes of a round in one transaction (one sync to disk), then counts and alerts. */
   private async commit(claimed: DeliveryRow[], outcomes: Outcome[]): Promise<void> {
     const now = this.rt.clock.now();
-    const { db, kind } = this.rt.store;
+    const { db } = this.rt.store;
     const results = await db.transaction().execute(async (trx) => {
       const out: { d: DeliveryRow; final: Outcome; committed: boolean }[] = [];
       for (let i = 0; i < claimed.length; i++) out.push(await this.commitOne(trx, claimed[i], outcomes[i], now));
