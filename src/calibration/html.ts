@@ -65,8 +65,8 @@ export function calibrationReportHtml(r: CalibrationReport, meta: { source: stri
   const metricsRow = (name: string, raw: string, cal: string) => `<tr><th>${esc(name)}</th><td>${raw}</td><td>${cal}</td></tr>`;
   const c = r.calibrated;
   const thresholdText = t.feasible
-    ? `Auto-accept at calibrated confidence ≥ <b>${f(t.value)}</b>: coverage ${pct(t.coverage)}, error ${pct(t.error)} among the accepted, at most <b>${pct(t.error_upper_bound)}</b> with probability ≥ ${1 - t.delta} (${esc(t.method)}, α = ${t.alpha}).`
-    : `<b>No threshold carries the guarantee</b> (target error ${t.alpha}, δ = ${t.delta}): ${esc(t.reason)}${t.labelsNeeded ? ` About ${t.labelsNeeded} labelled records would be needed.` : ''}`;
+    ? `Auto-accept at ${t.confidence} confidence ≥ <b>${f(t.value)}</b>: coverage ${pct(t.coverage)}, error ${pct(t.error)} among the accepted, at most <b>${pct(t.error_upper_bound)}</b> with probability ≥ ${+(1 - t.delta).toFixed(6)} (${esc(t.method)}, α = ${t.alpha}).`
+    : `<b>No threshold carries the guarantee</b> (target error ${t.alpha}, δ = ${t.delta}): ${esc(t.reason)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Airlock calibration report</title>
 <style>

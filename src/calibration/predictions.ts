@@ -51,6 +51,8 @@ export function parsePredictions(
   for (const c of options.classes ?? []) addClass(c);
 
   interface Parsed {
+    /** 1-based row number in the input. */
+    row: number;
     label: string;
     probs?: Record<string, number>;
     confidence: number;
@@ -96,13 +98,13 @@ export function parsePredictions(
         }
       }
       addClass(label);
-      parsed.push({ label, probs, confidence: bestP, predicted: best });
+      parsed.push({ row, label, probs, confidence: bestP, predicted: best });
     } else {
       if (typeof r.confidence !== 'number' || !Number.isFinite(r.confidence) || r.confidence < 0 || r.confidence > 1) {
         return fail('give "probs", or "confidence" (a number in [0, 1]) with "predicted"');
       }
       if (r.predicted === undefined || r.predicted === null) return fail('"predicted" is missing (needed with "confidence")');
-      parsed.push({ label, confidence: r.confidence, predicted: String(r.predicted) });
+      parsed.push({ row, label, confidence: r.confidence, predicted: String(r.predicted) });
     }
     const p = parsed[parsed.length - 1];
     if (r.logits !== undefined) {
@@ -126,7 +128,17 @@ export function parsePredictions(
 
   const withProbs = parsed.filter((p) => p.probs).length;
   if (withProbs > 0 && withProbs < parsed.length) {
-    errors.push({ row: 0, message: 'some rows have "probs" and others "confidence": use one form for the whole file' });
+    // Name the rows in the less common form (on a tie, those unlike the first row): they are the ones to fix.
+    const oddHaveProbs = withProbs * 2 < parsed.length || (withProbs * 2 === parsed.length && !parsed[0].probs);
+    for (const p of parsed) {
+      if (Boolean(p.probs) !== oddHaveProbs) continue;
+      errors.push({
+        row: p.row,
+        message: oddHaveProbs
+          ? 'has "probs" but most rows have "confidence" and "predicted": use one form for the whole file'
+          : 'has "confidence" and "predicted" but most rows have "probs": use one form for the whole file',
+      });
+    }
   }
   const predictions: LabelledPredictions = {
     n: parsed.length,
@@ -141,11 +153,12 @@ export function parsePredictions(
     predictions.labelIndex = parsed.map((p) => classSet.get(p.label) as number);
   }
   if (parsed.length > 0 && parsed.every((p) => p.logits)) {
-    const k = parsed[0].logits?.length ?? 0;
-    if (parsed.every((p) => p.logits?.length === k) && (!predictions.classes || predictions.classes.length === k)) {
+    const k = predictions.classes?.length ?? parsed[0].logits?.length ?? 0;
+    const odd = parsed.find((p) => p.logits?.length !== k);
+    if (!odd) {
       predictions.logits = parsed.map((p) => p.logits as number[]);
     } else {
-      errors.push({ row: 0, message: '"logits" must have one value per class in every row' });
+      errors.push({ row: odd.row, message: `"logits" has ${odd.logits?.length} values, expected ${k}: one per class in every row` });
     }
   }
   if (parsed.some((p) => p.segment !== undefined)) predictions.segment = parsed.map((p) => p.segment ?? '(none)');

@@ -171,7 +171,9 @@ export function calibrationReport(p: LabelledPredictions, options: CalibrationOp
     .slice(0, options.topErrors ?? 20)
     .map(({ correct: _c, ...r }) => r);
 
-  const method: CalibrationMethod = options.method ?? (p.logits || p.probs ? 'temperature' : 'platt');
+  // Temperature scaling needs the true class of each row among the scores' classes: rows with "probs" give it.
+  const canScaleTemperature = Boolean(p.labelIndex && (p.logits || p.probs));
+  const method: CalibrationMethod = options.method ?? (canScaleTemperature ? 'temperature' : 'platt');
   let calibrated: CalibrationReport['calibrated'] = null;
   let thresholdConfidence = p.confidence;
   let thresholdCorrect = p.correct;
@@ -181,9 +183,9 @@ export function calibrationReport(p: LabelledPredictions, options: CalibrationOp
     const split = splitForCalibration(p.n, options.fitFraction ?? 0.5, seed);
     const fit = subsetPredictions(p, split.fit);
     const evaluation = subsetPredictions(p, split.evaluate);
-    if (method === 'temperature' && !(p.logits || (p.probs && p.labelIndex))) {
+    if (method === 'temperature' && !canScaleTemperature) {
       throw new RangeError(
-        'temperature scaling needs class probabilities ("probs") or "logits"; use --method platt, isotonic or histogram',
+        'temperature scaling needs class probabilities ("probs", optionally with "logits"); use --method platt, isotonic or histogram',
       );
     }
     const calibrator = fitCalibrator(method, {

@@ -27,6 +27,11 @@ const fraction = (name: string) => (v: string) => {
   return x;
 };
 
+const seedOption = (v: string) => {
+  if (!/^\d+$/.test(v.trim())) throw new AirlockError('USAGE', `--seed must be a non-negative integer, got "${v}"`);
+  return Number(v);
+};
+
 export function registerCalibrateCommand(program: Command): void {
   program
     .command('calibrate')
@@ -36,7 +41,7 @@ export function registerCalibrateCommand(program: Command): void {
       'JSONL (or JSON array) of { label, probs } or { label, confidence, predicted }; optional logits, segment, weight',
     )
     .addOption(
-      new Option('--method <method>', 'calibrator (default: temperature with probs/logits, else platt)').choices([
+      new Option('--method <method>', 'calibrator (default: temperature when rows have probs, else platt)').choices([
         'temperature',
         'platt',
         'isotonic',
@@ -56,7 +61,7 @@ export function registerCalibrateCommand(program: Command): void {
       fraction('--fit-fraction'),
       0.5,
     )
-    .option('--seed <n>', 'seed of the split and the bootstrap', (v) => Number.parseInt(v, 10), 1)
+    .option('--seed <n>', 'seed of the split and the bootstrap', seedOption, 1)
     .option('--classes <list>', 'comma-separated class names, for rows whose probs is an array')
     .option(
       '--json',
@@ -67,16 +72,29 @@ export function registerCalibrateCommand(program: Command): void {
       action(async (file: string, opts: CalibrateOptions) => {
         const format = detectFormat(file, file.endsWith('.json') || file.endsWith('.json.gz') ? 'json' : 'jsonl');
         const rows: unknown[] = [];
+        /** The file's row (line in JSONL, item in a JSON array) of each value in `rows`. */
+        const fileRows: number[] = [];
         const unreadable: { row: number; message: string }[] = [];
         const progress = new Progress('reading predictions');
-        for await (const item of readRecords(file, format)) {
-          if ('error' in item) unreadable.push({ row: item.line, message: item.error });
-          else rows.push(item.value);
-          progress.update(rows.length);
+        try {
+          for await (const item of readRecords(file, format)) {
+            if ('error' in item) unreadable.push({ row: item.line, message: item.error });
+            else {
+              rows.push(item.value);
+              fileRows.push(item.line);
+            }
+            progress.update(rows.length);
+          }
+        } catch (err) {
+          // A file that cannot be read at all is a usage error (exit 2), not a failed check.
+          if (err instanceof AirlockError) throw new AirlockError('USAGE', err.message);
+          throw err;
         }
         progress.done(rows.length);
         const { predictions, errors } = parsePredictions(rows, { classes: opts.classes?.split(',').map((s) => s.trim()) });
-        const problems = [...unreadable, ...errors];
+        const problems = [...unreadable, ...errors.map((e) => ({ ...e, row: e.row ? fileRows[e.row - 1] : e.row }))].sort(
+          (a, b) => a.row - b.row,
+        );
         if (problems.length > 0) {
           const shown = problems.slice(0, 10).map((e) => (e.row ? `row ${e.row}: ${e.message}` : e.message));
           throw new AirlockError(
@@ -117,8 +135,8 @@ export function registerCalibrateCommand(program: Command): void {
               ? `calibrated: ${c.method} fitted on ${c.fit_rows} rows, on ${c.rows} held-out rows ECE ${c.raw_on_evaluation.ece.toFixed(4)} → ${c.ece.toFixed(4)}, Brier ${c.raw_on_evaluation.brier.toFixed(4)} → ${c.brier.toFixed(4)} (top-label)`
               : 'calibrated: (too few rows to fit and evaluate a calibrator)',
             t.feasible
-              ? `threshold:  auto-accept at ${t.confidence} confidence ≥ ${t.value.toFixed(4)} — coverage ${(t.coverage * 100).toFixed(1)}%, error ${(t.error * 100).toFixed(2)}%, at most ${(t.error_upper_bound * 100).toFixed(2)}% with probability ≥ ${1 - t.delta} (${t.method})`
-              : `threshold:  none meets accuracy ${opts.targetAccuracy} with probability ≥ ${1 - opts.delta}: ${t.reason}${t.labelsNeeded ? ` (about ${t.labelsNeeded} labelled records would be needed)` : ''}`,
+              ? `threshold:  auto-accept at ${t.confidence} confidence ≥ ${t.value.toFixed(4)} — coverage ${(t.coverage * 100).toFixed(1)}%, error ${(t.error * 100).toFixed(2)}%, at most ${(t.error_upper_bound * 100).toFixed(2)}% with probability ≥ ${+(1 - t.delta).toFixed(6)} (${t.method})`
+              : `threshold:  none meets accuracy ${opts.targetAccuracy} with probability ≥ ${+(1 - opts.delta).toFixed(6)}: ${t.reason}`,
           ];
           if (report.wrong_but_confident.length > 0) {
             const w = report.wrong_but_confident.slice(0, 5);

@@ -51,6 +51,15 @@ export interface DestinationConfig {
   retry: RetryPolicy;
 }
 
+/** A rule on the record that sends it to a person: any that matches wins over confidence. */
+export interface ReviewRule {
+  field: string;
+  above?: number;
+  below?: number;
+  equals?: unknown;
+  in?: unknown[];
+}
+
 export interface CaseTypeConfig {
   owner?: string;
   slaMs?: number;
@@ -60,7 +69,12 @@ export interface PipelineConfig {
   name: string;
   contract?: Contract & { source: string };
   model: ModelConfig;
-  routing: { autoAcceptAt: number };
+  routing: {
+    autoAcceptAt: number;
+    neverAuto: string[];
+    reviewWhen: ReviewRule[];
+    auditRate: number;
+  };
   review: { caseTypes: Record<string, CaseTypeConfig> };
   destinations: Record<string, DestinationConfig>;
 }
@@ -312,7 +326,7 @@ interface RawConfig {
 interface RawPipeline {
   contract?: string | object;
   model: Record<string, unknown>;
-  routing?: { auto_accept_at: number };
+  routing?: { auto_accept_at: number; never_auto?: string[]; review_when?: ReviewRule[]; audit_rate?: number };
   review?: { case_types?: Record<string, { owner?: string; sla?: string }> };
   destinations?: Record<string, Record<string, unknown>>;
 }
@@ -412,7 +426,12 @@ function resolve(
       name,
       contract,
       model,
-      routing: { autoAcceptAt: p.routing?.auto_accept_at ?? 0.9 },
+      routing: {
+        autoAcceptAt: p.routing?.auto_accept_at ?? 0.9,
+        neverAuto: p.routing?.never_auto ?? [],
+        reviewWhen: p.routing?.review_when ?? [],
+        auditRate: p.routing?.audit_rate ?? 0,
+      },
       review: { caseTypes },
       destinations,
     };

@@ -128,7 +128,36 @@ const pipeline = {
           minimum: 0,
           maximum: 1,
           default: 0.9,
-          description: 'Confidence at or above which a prediction is decided automatically; below it, a review case.',
+          description:
+            'Confidence at or above which a prediction is decided automatically; below it, a review case. A threshold version made by `airlock calibrate --apply` (or approved) wins over this fallback.',
+        },
+        never_auto: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Labels that always go to a person, whatever the confidence.',
+        },
+        review_when: {
+          type: 'array',
+          description: 'Rules on the record: any that matches sends it to a person (e.g. { field: amount, above: 500 }).',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['field'],
+            properties: {
+              field: { type: 'string', minLength: 1, description: 'Dotted path in the record, e.g. order.amount.' },
+              above: { type: 'number' },
+              below: { type: 'number' },
+              equals: { description: 'Matches when the field equals this value.' },
+              in: { type: 'array', description: 'Matches when the field is one of these values.' },
+            },
+          },
+        },
+        audit_rate: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0,
+          description: 'Share of automatic decisions also sent to review as audit_sample cases (unbiased accuracy of auto decisions).',
         },
       },
     },

@@ -13,7 +13,11 @@ export interface Decision {
   at: string;
   case_id?: number;
   by?: string;
+  /** Calibrated confidence (raw when no calibrator applies). */
   confidence?: number;
+  raw_confidence?: number;
+  /** The routing version (calibrator + threshold) that decided, null for the config's fallback threshold. */
+  routing_version?: number | null;
 }
 
 /**

@@ -8,7 +8,8 @@ import { claimRecordsForScoring, updateRecord } from '../store/records.js';
 import type { RecordRow, Tables } from '../store/tables.js';
 import type { Runtime } from './context.js';
 import { applyDecision } from './lifecycle.js';
-import { route } from './router.js';
+import { type RoutingPolicy, route } from './router.js';
+import type { RoutingPolicies } from './routing-policies.js';
 
 /** Failed calls, made while the model answered other records, after which a record becomes a model_failure case. */
 const RECORD_FAILURE_ATTEMPTS = 3;
@@ -37,6 +38,7 @@ export class ScoringStage {
     private readonly pipeline: PipelineConfig,
     private readonly model: ModelAdapter,
     private readonly owner: string,
+    private readonly policies: RoutingPolicies,
   ) {}
 
   /** Runs one round; returns how many records it handled (decided, in review, or released to wait). */
@@ -64,7 +66,7 @@ export class ScoringStage {
       }
     });
     await Promise.all(slots);
-    await this.commit(outcomes);
+    await this.commit(outcomes, await this.policies.get(this.pipeline));
     const seconds = (performance.now() - started) / 1000;
     for (const o of outcomes)
       if (o.kind === 'scored') this.rt.metrics.stageSeconds.observe({ stage: 'score', pipeline: this.pipeline.name }, seconds);
@@ -98,7 +100,7 @@ export class ScoringStage {
   }
 
   /** Commits every outcome of the round in one transaction (one sync to disk); a record whose lease was lost is skipped. */
-  private async commit(outcomes: Outcome[]): Promise<void> {
+  private async commit(outcomes: Outcome[], policy: RoutingPolicy): Promise<void> {
     const now = this.rt.clock.now();
     const p = this.pipeline;
     const kind = this.rt.store.kind;
@@ -108,7 +110,7 @@ export class ScoringStage {
       for (const o of outcomes) {
         const ok =
           o.kind === 'scored'
-            ? await this.commitPrediction(trx, o.record, o.prediction, now, events)
+            ? await this.commitPrediction(trx, o.record, o.prediction, policy, now, events)
             : o.kind === 'failed'
               ? await this.commitFailure(trx, o.record, o.error, now, events)
               : await this.commitWait(trx, o.record, o.called, now);
@@ -128,16 +130,20 @@ export class ScoringStage {
     trx: Kysely<Tables>,
     record: RecordRow,
     prediction: Prediction,
+    policy: RoutingPolicy,
     now: number,
     events: NewEvent[],
   ): Promise<boolean> {
     const p = this.pipeline;
-    const routed = route(prediction, p.routing.autoAcceptAt);
+    const routed = route(p, policy, JSON.parse(record.body), record.id, prediction);
     const predictionJson = JSON.stringify({
       label: prediction.label,
       confidence: prediction.confidence,
       ...(prediction.probs ? { probs: prediction.probs } : {}),
       ...(prediction.modelVersion ? { model_version: prediction.modelVersion } : {}),
+      calibrated_confidence: routed.calibratedConfidence,
+      routing_version: routed.version,
+      ...(routed.calibration ? { calibration: routed.calibration } : {}),
       latency_ms: Math.round(prediction.latencyMs * 1000) / 1000,
     });
     const scored: NewEvent[] = [
@@ -148,19 +154,54 @@ export class ScoringStage {
         kind: 'scored',
         detail: { label: prediction.label, confidence: prediction.confidence, model_version: prediction.modelVersion ?? null },
       },
-      { pipeline: p.name, recordId: record.id, at: now, kind: 'routed', detail: { to: routed.to, threshold: routed.threshold } },
+      {
+        pipeline: p.name,
+        recordId: record.id,
+        at: now,
+        kind: 'routed',
+        detail: {
+          to: routed.to,
+          reason: routed.reason,
+          threshold: routed.threshold,
+          calibrated_confidence: routed.calibratedConfidence,
+          routing_version: routed.version,
+          ...(routed.rule ? { rule: routed.rule.field } : {}),
+          ...(routed.audit ? { audit: true } : {}),
+        },
+      },
     ];
     if (routed.to === 'auto') {
       // The scored and routed events go in just before applyDecision's own, so the trail reads in order.
-      return applyDecision(
+      const decided = await applyDecision(
         trx,
         this.rt.store.kind,
         p,
         record.id,
-        { label: prediction.label, source: 'auto', confidence: prediction.confidence, at: new Date(now).toISOString() },
+        {
+          label: prediction.label,
+          source: 'auto',
+          confidence: routed.calibratedConfidence,
+          raw_confidence: routed.rawConfidence,
+          routing_version: routed.version,
+          at: new Date(now).toISOString(),
+        },
         now,
         { prediction: predictionJson, leaseOwner: this.owner, eventsBefore: scored },
       );
+      if (decided && routed.audit) {
+        // Audit sample: decided and delivered as usual, and also checked by a person, so the accuracy of
+        // automatic decisions is measured on an unbiased sample.
+        const c = newCase(p, record.id, 'audit_sample', { label: prediction.label, confidence: routed.calibratedConfidence }, now);
+        await insertCases(trx, [c]);
+        events.push({
+          pipeline: p.name,
+          recordId: record.id,
+          at: now,
+          kind: 'case_opened',
+          detail: { type: 'audit_sample', owner: c.owner },
+        });
+      }
+      return decided;
     }
     const ok = await updateRecord(
       trx,

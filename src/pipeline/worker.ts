@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { DeliveryStage } from '../delivery/worker.js';
 import { createModelAdapter, type ModelAdapter } from '../models/index.js';
 import type { Runtime } from './context.js';
+import { RoutingPolicies } from './routing-policies.js';
 import { ScoringStage } from './scoring.js';
 
 interface Stage {
@@ -21,12 +22,14 @@ export class WorkerPool {
   private loops: Promise<void>[] = [];
   private stopped = true;
   private wakers = new Set<() => void>();
+  readonly policies: RoutingPolicies;
 
   constructor(private readonly rt: Runtime) {
+    this.policies = new RoutingPolicies(rt);
     for (const p of Object.values(rt.config.pipelines)) {
       const model = createModelAdapter(p.model);
       this.models.push(model);
-      const scoring = new ScoringStage(rt, p, model, this.owner);
+      const scoring = new ScoringStage(rt, p, model, this.owner, this.policies);
       this.stages.push({ name: `score:${p.name}`, runOnce: () => scoring.runOnce() });
       for (const d of Object.values(p.destinations)) {
         const delivery = new DeliveryStage(rt, p, d, this.owner);

@@ -7,7 +7,14 @@ import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 
 /** Case types Airlock itself opens; each exists even when the config does not name it. */
-export const BUILT_IN_CASE_TYPES = ['low_confidence', 'model_failure', 'quarantine', 'dead_letter'] as const;
+export const BUILT_IN_CASE_TYPES = [
+  'low_confidence',
+  'policy_review',
+  'audit_sample',
+  'model_failure',
+  'quarantine',
+  'dead_letter',
+] as const;
 
 /** Builds a new open case of `type` for a record, with the owner and SLA the config gives that type. */
 export function newCase(
@@ -58,6 +65,38 @@ export async function decideCase(rt: Runtime, caseId: number, verdict: CaseVerdi
     const pipeline = rt.config.pipelines[c.pipeline];
     if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
     const record = await lockRecord(trx, kind, c.pipeline, c.record_id);
+    if (c.type === 'audit_sample') {
+      // An audit verdict is a label for measuring automatic decisions; the decision itself stands.
+      const decision = record?.decision ? (JSON.parse(record.decision) as { label: string }) : null;
+      await trx
+        .updateTable('review_cases')
+        .set({
+          status: 'resolved',
+          resolved_at: now,
+          resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
+        })
+        .where('id', '=', caseId)
+        .execute();
+      await appendEvents(
+        trx,
+        [
+          {
+            pipeline: c.pipeline,
+            recordId: c.record_id,
+            at: now,
+            kind: 'audit_verdict',
+            detail: {
+              case_id: caseId,
+              label: verdict.label,
+              agrees: decision ? decision.label === verdict.label : null,
+              by: verdict.by ?? null,
+            },
+          },
+        ],
+        kind,
+      );
+      return { pipeline: c.pipeline, recordId: c.record_id };
+    }
     if (record?.status !== 'in_review') {
       throw new AirlockError('CONFLICT', `record ${c.record_id} is ${record?.status ?? 'missing'}, not in review`);
     }

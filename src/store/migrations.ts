@@ -88,6 +88,44 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         }
       },
     },
+    '0002_evidence_and_routing_versions': {
+      async up(db: Kysely<unknown>) {
+        // Evidence: every report readiness may cite, with its time and the hashes it was made with.
+        await sql`create table evidence (
+          ${autoId('id')},
+          kind text not null,
+          pipeline text,
+          created_at ${ms} not null,
+          config_hash text,
+          contract_hash text,
+          model_hash text,
+          calibrator_hash text,
+          summary text not null,
+          report text not null
+        )`.execute(db);
+        await sql`create index evidence_kind on evidence (kind, pipeline, created_at)`.execute(db);
+        // Routing versions: a calibrator and an auto-accept threshold per pipeline, every version kept.
+        await sql`create table routing_versions (
+          ${autoId('id')},
+          pipeline text not null,
+          version integer not null,
+          status text not null,
+          calibrator text,
+          threshold text not null,
+          evidence_id ${ms},
+          created_at ${ms} not null,
+          created_by text,
+          activated_at ${ms},
+          activated_by text,
+          note text,
+          unique (pipeline, version)
+        )`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        await sql`drop table if exists routing_versions`.execute(db);
+        await sql`drop table if exists evidence`.execute(db);
+      },
+    },
   };
 }
 

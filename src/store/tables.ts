@@ -98,12 +98,50 @@ export interface AlertsTable {
   message: string;
 }
 
+export interface EvidenceTable {
+  id: Generated<number>;
+  /** calibration (later: audit, probe, loadtest, runbook). */
+  kind: string;
+  pipeline: string | null;
+  created_at: number;
+  config_hash: string | null;
+  contract_hash: string | null;
+  model_hash: string | null;
+  calibrator_hash: string | null;
+  /** JSON: the few figures a check cites. */
+  summary: string;
+  /** JSON: the whole report. */
+  report: string;
+}
+
+export type RoutingVersionStatus = 'proposed' | 'active' | 'retired' | 'rejected';
+
+export interface RoutingVersionsTable {
+  id: Generated<number>;
+  pipeline: string;
+  /** 1, 2, … per pipeline. */
+  version: number;
+  status: RoutingVersionStatus;
+  /** JSON calibrator (src/calibration/calibrators.ts), or null to route on raw confidence. */
+  calibrator: string | null;
+  /** JSON: { value, alpha, delta, method, coverage, error, error_upper_bound, n }. */
+  threshold: string;
+  evidence_id: number | null;
+  created_at: number;
+  created_by: string | null;
+  activated_at: number | null;
+  activated_by: string | null;
+  note: string | null;
+}
+
 export interface Tables {
   records: RecordsTable;
   events: EventsTable;
   review_cases: ReviewCasesTable;
   deliveries: DeliveriesTable;
   alerts: AlertsTable;
+  evidence: EvidenceTable;
+  routing_versions: RoutingVersionsTable;
 }
 
 export type RecordRow = Selectable<RecordsTable>;
@@ -112,3 +150,5 @@ export type RecordUpdate = Updateable<RecordsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type ReviewCaseRow = Selectable<ReviewCasesTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
+export type EvidenceRow = Selectable<EvidenceTable>;
+export type RoutingVersionRow = Selectable<RoutingVersionsTable>;

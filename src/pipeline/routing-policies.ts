@@ -1,0 +1,43 @@
+import { type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
+import type { PipelineConfig } from '../config/load.js';
+import { activeRoutingVersion } from '../store/routing.js';
+import type { Runtime } from './context.js';
+import type { RoutingPolicy } from './router.js';
+
+const REFRESH_MS = 5000;
+
+/**
+ * The routing policy of each pipeline, read from the active routing version and refreshed every few seconds,
+ * so a version applied or approved from the CLI reaches running workers without a restart.
+ */
+export class RoutingPolicies {
+  private cache = new Map<string, { policy: RoutingPolicy; at: number }>();
+
+  constructor(private readonly rt: Runtime) {}
+
+  async get(pipeline: PipelineConfig): Promise<RoutingPolicy> {
+    const now = this.rt.clock.now();
+    const hit = this.cache.get(pipeline.name);
+    if (hit && now - hit.at < REFRESH_MS) return hit.policy;
+    const row = await activeRoutingVersion(this.rt.store.db, pipeline.name);
+    let policy: RoutingPolicy = { version: null, calibrator: null, threshold: pipeline.routing.autoAcceptAt };
+    if (row) {
+      try {
+        const threshold = JSON.parse(row.threshold) as { value: number };
+        const calibrator: Calibrator | null = row.calibrator ? parseCalibrator(JSON.parse(row.calibrator)) : null;
+        policy = { version: row.version, calibrator, threshold: threshold.value };
+      } catch (err) {
+        this.rt.logger.error(
+          { pipeline: pipeline.name, version: row.version, err: (err as Error).message },
+          'active routing version is unreadable; using routing.auto_accept_at',
+        );
+      }
+    }
+    this.cache.set(pipeline.name, { policy, at: now });
+    return policy;
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+}
