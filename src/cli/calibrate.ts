@@ -5,7 +5,10 @@ import { calibrationReportHtml } from '../calibration/html.js';
 import { parsePredictions } from '../calibration/predictions.js';
 import { calibrationReport } from '../calibration/report.js';
 import type { ThresholdMethod } from '../calibration/threshold.js';
+import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
+import { type StoredCalibration, storeCalibration } from '../pipeline/routing-versions.js';
+import { openStore } from '../store/db.js';
 import { action, Progress, printJson } from './output.js';
 import { detectFormat, readRecords } from './read-records.js';
 
@@ -19,6 +22,9 @@ interface CalibrateOptions {
   classes?: string;
   json?: boolean;
   html?: string;
+  pipeline?: string;
+  apply?: boolean;
+  by?: string;
 }
 
 const fraction = (name: string) => (v: string) => {
@@ -68,8 +74,22 @@ export function registerCalibrateCommand(program: Command): void {
       'print the report as JSON (rows, accuracy, ece, ece_equal_mass, ece_debiased, mce, brier, nll, auroc, reliability, calibrated, threshold)',
     )
     .option('--html <file>', 'also write the report as a self-contained HTML page')
+    .option(
+      '--pipeline <name>',
+      'store the report as evidence of this pipeline (database of --config) and propose its calibrator and threshold as the next routing version',
+    )
+    .option('--apply', 'with --pipeline: make that version active at once instead of waiting for `airlock thresholds approve`')
+    .option('--by <name>', 'who made the version (recorded with it)', process.env.USER)
     .action(
-      action(async (file: string, opts: CalibrateOptions) => {
+      action(async (file: string, opts: CalibrateOptions, cmd: Command) => {
+        if (opts.apply && !opts.pipeline) throw new AirlockError('USAGE', '--apply needs --pipeline (and the config that names it)');
+        const config = opts.pipeline ? loadConfig((cmd.optsWithGlobals() as { config?: string }).config) : undefined;
+        if (config && opts.pipeline && !config.pipelines[opts.pipeline]) {
+          throw new AirlockError(
+            'USAGE',
+            `pipeline "${opts.pipeline}" is not in the config (${Object.keys(config.pipelines).join(', ') || 'none'})`,
+          );
+        }
         const format = detectFormat(file, file.endsWith('.json') || file.endsWith('.json.gz') ? 'json' : 'jsonl');
         const rows: unknown[] = [];
         /** The file's row (line in JSONL, item in a JSON array) of each value in `rows`. */
@@ -124,8 +144,25 @@ export function registerCalibrateCommand(program: Command): void {
           );
         }
         const t = report.threshold;
+        let stored: StoredCalibration | undefined;
+        if (config && opts.pipeline) {
+          const store = openStore(config.database);
+          try {
+            await store.migrate();
+            stored = await storeCalibration(store, config, opts.pipeline, report, {
+              apply: Boolean(opts.apply),
+              by: opts.by ?? null,
+              source: file,
+              now: Date.now(),
+            });
+          } finally {
+            await store.close();
+          }
+        }
         if (opts.json) {
-          printJson(report);
+          printJson(
+            stored ? { ...report, stored: { evidence_id: stored.evidenceId, version: stored.version, status: stored.status } } : report,
+          );
         } else {
           const c = report.calibrated;
           const out = [
@@ -146,6 +183,15 @@ export function registerCalibrateCommand(program: Command): void {
           }
           for (const n of report.notes) out.push(`note: ${n}`);
           if (opts.html) out.push(`report: ${opts.html}`);
+          if (stored) {
+            out.push(
+              stored.version === null
+                ? `stored as evidence #${stored.evidenceId} of ${opts.pipeline}; no routing version (no threshold carries the guarantee)`
+                : stored.status === 'active'
+                  ? `stored as evidence #${stored.evidenceId}; routing version ${stored.version} of ${opts.pipeline} is now active`
+                  : `stored as evidence #${stored.evidenceId}; routing version ${stored.version} of ${opts.pipeline} is proposed — approve it with: airlock thresholds approve --pipeline ${opts.pipeline} --version ${stored.version}`,
+            );
+          }
           process.stdout.write(`${out.join('\n')}\n`);
         }
         // Exit 1 when no threshold carries the requested guarantee (a check that CI can gate on).

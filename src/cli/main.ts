@@ -6,6 +6,7 @@ import { registerIngestCommand } from './ingest.js';
 import { registerMigrateCommand } from './migrate.js';
 import { reportError } from './output.js';
 import { registerServeCommand } from './serve.js';
+import { registerThresholdsCommands } from './thresholds.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerMigrateCommand(program);
   registerCalibrateCommand(program);
+  registerThresholdsCommands(program);
   registerConfigCommands(program);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../config/load.js';
 import type { ModelAdapter } from './adapter.js';
 import { HttpModelAdapter } from './http.js';
@@ -8,4 +10,19 @@ export * from './adapter.js';
 /** Builds the adapter a pipeline's `model:` block names. */
 export function createModelAdapter(config: ModelConfig): ModelAdapter {
   return config.type === 'http' ? new HttpModelAdapter(config) : new ModuleModelAdapter(config);
+}
+
+/** A fingerprint of the model a pipeline uses: its adapter settings and, for a module, the module file's bytes. */
+export function modelFingerprint(config: ModelConfig): string {
+  const h = createHash('sha256');
+  if (config.type === 'http') h.update(JSON.stringify({ type: config.type, url: config.url, version: config.version ?? null }));
+  else {
+    h.update(JSON.stringify({ type: config.type, version: config.version ?? null }));
+    try {
+      h.update(readFileSync(config.path));
+    } catch {
+      h.update(config.path);
+    }
+  }
+  return h.digest('hex');
 }

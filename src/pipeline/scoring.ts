@@ -211,11 +211,20 @@ export class ScoringStage {
       this.owner,
     );
     if (!ok) return false;
+    // Below the threshold: low_confidence; sent by a rule (never_auto, review_when): policy_review.
+    const caseType = routed.reason === 'confidence' ? 'low_confidence' : 'policy_review';
     const c = newCase(
       p,
       record.id,
-      'low_confidence',
-      { confidence: prediction.confidence, threshold: routed.threshold, label: prediction.label },
+      caseType,
+      {
+        confidence: routed.calibratedConfidence,
+        raw_confidence: routed.rawConfidence,
+        threshold: routed.threshold,
+        label: prediction.label,
+        reason: routed.reason,
+        ...(routed.rule ? { rule: routed.rule } : {}),
+      },
       now,
     );
     await insertCases(trx, [c]);
@@ -224,7 +233,7 @@ export class ScoringStage {
       recordId: record.id,
       at: now,
       kind: 'case_opened',
-      detail: { type: 'low_confidence', owner: c.owner },
+      detail: { type: caseType, owner: c.owner },
     });
     return true;
   }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Clock } from '../pipeline/context.js';
+import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
 import { type Airlock, createAirlock } from '../pipeline/runtime.js';
 import { caseView, getRecordView, getRecordViewById } from '../pipeline/view.js';
 import { decideCase } from '../review/cases.js';
@@ -143,6 +144,34 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     return getRecordView(rt, req.params.pipeline, req.params.id);
   });
   app.get('/v1/records/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => getRecordViewById(rt, req.params.id));
+
+  app.get('/v1/pipelines/:pipeline/thresholds', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+    if (!config.pipelines[req.params.pipeline])
+      throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
+    const versions = await routingHistory(rt.store, req.params.pipeline);
+    const active = versions.find((v) => v.status === 'active');
+    return {
+      pipeline: req.params.pipeline,
+      effective: active
+        ? { source: 'version', version: active.version, threshold: active.threshold.value, calibrator: active.calibrator }
+        : { source: 'config', threshold: config.pipelines[req.params.pipeline].routing.autoAcceptAt, calibrator: null },
+      versions,
+    };
+  });
+  app.post(
+    '/v1/pipelines/:pipeline/thresholds/:version/approve',
+    async (req: FastifyRequest<{ Params: { pipeline: string; version: string } }>) => {
+      if (!config.pipelines[req.params.pipeline])
+        throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
+      const version = Number(req.params.version);
+      if (!Number.isInteger(version) || version < 1) throw new AirlockError('NOT_FOUND', `no routing version ${req.params.version}`);
+      const body = req.body as ParsedBody | undefined;
+      const by = body?.single ? (body.items[0] as { by?: unknown }).by : undefined;
+      const v = await activateVersion(rt.store, req.params.pipeline, version, typeof by === 'string' ? by : null, rt.clock.now());
+      airlock.workers.policies.invalidate();
+      return v;
+    },
+  );
 
   app.get('/v1/review/cases', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
     const q = req.query;

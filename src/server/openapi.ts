@@ -77,6 +77,27 @@ export function openApiDocument(config: AirlockConfig) {
           },
         },
       },
+      '/v1/pipelines/{pipeline}/thresholds': {
+        get: {
+          summary: 'Routing versions (calibrator + threshold) and the one in effect',
+          parameters: [{ name: 'pipeline', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('Unknown pipeline.') },
+        },
+      },
+      '/v1/pipelines/{pipeline}/thresholds/{version}/approve': {
+        post: {
+          summary: 'Activate a routing version (approve a proposal, or roll back)',
+          parameters: [
+            { name: 'pipeline', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+          ],
+          responses: {
+            200: { description: 'The version now active.' },
+            404: problemResponse('No such version.'),
+            409: problemResponse('Already active.'),
+          },
+        },
+      },
       '/v1/review/cases': {
         get: {
           summary: 'Review cases',
