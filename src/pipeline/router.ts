@@ -46,7 +46,7 @@ export function ruleMatches(rule: ReviewRule, record: unknown): boolean {
   if (rule.above !== undefined && Number.isFinite(n) && n > rule.above) return true;
   if (rule.below !== undefined && Number.isFinite(n) && n < rule.below) return true;
   if (rule.equals !== undefined && JSON.stringify(v) === JSON.stringify(rule.equals)) return true;
-  if (rule.in !== undefined && rule.in.some((x) => JSON.stringify(x) === JSON.stringify(v))) return true;
+  if (rule.in?.some((x) => JSON.stringify(x) === JSON.stringify(v))) return true;
   return false;
 }
 
