@@ -2,7 +2,7 @@ import type { PipelineConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
 import { applyDecision } from '../pipeline/lifecycle.js';
-import { getCase, type NewReviewCase } from '../store/cases.js';
+import { getCase, type NewReviewCase, resolveCase } from '../store/cases.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 
@@ -68,15 +68,8 @@ export async function decideCase(rt: Runtime, caseId: number, verdict: CaseVerdi
     if (c.type === 'audit_sample') {
       // An audit verdict is a label for measuring automatic decisions; the decision itself stands.
       const decision = record?.decision ? (JSON.parse(record.decision) as { label: string }) : null;
-      await trx
-        .updateTable('review_cases')
-        .set({
-          status: 'resolved',
-          resolved_at: now,
-          resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
-        })
-        .where('id', '=', caseId)
-        .execute();
+      if (!(await resolveCase(trx, caseId, verdict, now)))
+        throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
       await appendEvents(
         trx,
         [
@@ -100,17 +93,8 @@ export async function decideCase(rt: Runtime, caseId: number, verdict: CaseVerdi
     if (record?.status !== 'in_review') {
       throw new AirlockError('CONFLICT', `record ${c.record_id} is ${record?.status ?? 'missing'}, not in review`);
     }
-    const updated = await trx
-      .updateTable('review_cases')
-      .set({
-        status: 'resolved',
-        resolved_at: now,
-        resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
-      })
-      .where('id', '=', caseId)
-      .where('status', '=', 'open')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
+    if (!(await resolveCase(trx, caseId, verdict, now)))
+      throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
     await appendEvents(
       trx,
       [

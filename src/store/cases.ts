@@ -73,3 +73,23 @@ export async function countOpenCases(db: Kysely<Tables>): Promise<{ pipeline: st
     .execute();
   return rows.map((r) => ({ pipeline: r.pipeline, type: r.type, n: Number(r.n) }));
 }
+
+/** Resolves an open case with a verdict; false when it was no longer open (someone else decided it). */
+export async function resolveCase(
+  db: Kysely<Tables>,
+  id: number,
+  verdict: { label: string; by?: string; note?: string },
+  now: number,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('review_cases')
+    .set({
+      status: 'resolved',
+      resolved_at: now,
+      resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
