@@ -62,7 +62,7 @@ describe('a valid config', () => {
       options: {},
       version: 'keywords-1',
     });
-    expect(tickets.routing).toEqual({ autoAcceptAt: 0.9 });
+    expect(tickets.routing).toEqual({ autoAcceptAt: 0.9, neverAuto: [], reviewWhen: [], auditRate: 0 });
     expect(tickets.review.caseTypes).toEqual({
       low_confidence: { owner: 'support-leads', slaMs: 4 * 3_600_000 },
       model_failure: { owner: 'ml-oncall', slaMs: 3_600_000 },
@@ -352,7 +352,9 @@ describe('problems name the path in the file and the line', () => {
 
   test('a model type that does not exist', () => {
     const problems = problemsOf(yaml('pipelines:', '  tickets:', '    model:', '      type: banana', '      url: http://127.0.0.1:9000/'));
-    expect(problems).toEqual([{ path: 'pipelines.tickets.model.type', line: 4, message: 'expected one of http, module, got "banana"' }]);
+    expect(problems).toEqual([
+      { path: 'pipelines.tickets.model.type', line: 4, message: 'expected one of http, module, openai, got "banana"' },
+    ]);
   });
 
   test('a model that is not a mapping', () => {

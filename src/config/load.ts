@@ -30,7 +30,36 @@ export interface ModuleModelConfig {
   version?: string;
 }
 
-export type ModelConfig = HttpModelConfig | ModuleModelConfig;
+/** `type: openai`: an OpenAI-compatible Chat Completions endpoint asked to pick one of `labels` (src/models/openai.ts). */
+export interface OpenAiModelConfig {
+  type: 'openai';
+  /** The API root, without a trailing slash; requests go to `{baseUrl}/chat/completions`. */
+  baseUrl: string;
+  model: string;
+  apiKey?: string;
+  labels: string[];
+  /** The user message template ({{field}} substitution); absent: `textFields` or the whole record. */
+  prompt?: string;
+  textFields?: string[];
+  system?: string;
+  confidence: 'logprobs' | 'self_consistency';
+  /** With `confidence: logprobs`, what to do when the server returns no logprobs. */
+  fallback: 'self_consistency' | 'none';
+  samples: number;
+  topLogprobs: number;
+  /** 0 with logprobs, 1 with self-consistency unless set. */
+  temperature: number;
+  maxTokens?: number;
+  maxTokensField: 'max_completion_tokens' | 'max_tokens';
+  responseFormat: 'json_schema' | 'json_object' | 'none';
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  headers: Record<string, string>;
+  version?: string;
+}
+
+export type ModelConfig = HttpModelConfig | ModuleModelConfig | OpenAiModelConfig;
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -314,6 +343,46 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 
 // ---- resolution of the validated object into the typed config ----
 
+/** Resolves a validated `type: openai` model block (schema: openAiModel in schema.ts). */
+function resolveOpenAiModel(
+  m: Record<string, unknown>,
+  at: string[],
+  problems: ConfigProblem[],
+  lineOf: (p: (string | number)[]) => number | undefined,
+): OpenAiModelConfig {
+  if (m.prompt !== undefined && m.text_fields !== undefined) {
+    problems.push({
+      path: [...at, 'text_fields'].join('.'),
+      line: lineOf([...at, 'text_fields']),
+      message: 'set prompt or text_fields, not both',
+    });
+  }
+  const confidence = (m.confidence as OpenAiModelConfig['confidence'] | undefined) ?? 'logprobs';
+  return {
+    type: 'openai',
+    baseUrl: String(m.base_url ?? 'https://api.openai.com/v1').replace(/\/+$/, ''),
+    model: String(m.model),
+    apiKey: m.api_key === undefined || m.api_key === '' ? undefined : String(m.api_key),
+    labels: (m.labels as unknown[]).map(String),
+    prompt: m.prompt as string | undefined,
+    textFields: m.text_fields as string[] | undefined,
+    system: m.system as string | undefined,
+    confidence,
+    fallback: (m.fallback as OpenAiModelConfig['fallback'] | undefined) ?? 'none',
+    samples: Number(m.samples ?? 5),
+    topLogprobs: Number(m.top_logprobs ?? 20),
+    temperature: m.temperature === undefined ? (confidence === 'logprobs' ? 0 : 1) : Number(m.temperature),
+    maxTokens: m.max_tokens === undefined ? undefined : Number(m.max_tokens),
+    maxTokensField: (m.max_tokens_field as OpenAiModelConfig['maxTokensField'] | undefined) ?? 'max_completion_tokens',
+    responseFormat: (m.response_format as OpenAiModelConfig['responseFormat'] | undefined) ?? 'json_schema',
+    timeoutMs: parseDuration(String(m.timeout ?? '30s')),
+    retries: Number(m.retries ?? 3),
+    concurrency: Number(m.concurrency ?? 4),
+    headers: (m.headers as Record<string, string>) ?? {},
+    version: m.version as string | undefined,
+  };
+}
+
 interface RawConfig {
   database: string;
   server: { host: string; port: number; body_limit: string | number };
@@ -371,7 +440,7 @@ function resolve(
       }
     }
     const m = p.model;
-    const model: ModelConfig =
+    let model: ModelConfig =
       m.type === 'http'
         ? {
             type: 'http',
@@ -391,6 +460,8 @@ function resolve(
             options: (m.options as Record<string, unknown>) ?? {},
             version: m.version as string | undefined,
           };
+    // Model types with a resolver of their own replace the default above.
+    if (m.type === 'openai') model = resolveOpenAiModel(m, [...at, 'model'], problems, lineOf);
     if (model.type === 'module' && !existsSync(model.path)) {
       problems.push({
         path: [...at, 'model', 'path'].join('.'),

@@ -64,6 +64,80 @@ const moduleModel = {
   },
 };
 
+/** `type: openai`: any OpenAI-compatible Chat Completions endpoint, asked to pick one of `labels`. */
+const openAiModel = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'model', 'labels'],
+  properties: {
+    type: { const: 'openai' },
+    base_url: {
+      ...url('The API root; requests go to {base_url}/chat/completions.'),
+      default: 'https://api.openai.com/v1',
+    },
+    model: { type: 'string', minLength: 1, description: 'The model name sent in every request, e.g. gpt-4o-mini.' },
+    api_key: { type: 'string', description: 'Sent as Authorization: Bearer …; use ${OPENAI_API_KEY}. Omit for servers without auth.' },
+    labels: {
+      type: 'array',
+      minItems: 2,
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1 },
+      description: 'The allowed labels; the model must answer {"label": one of these}.',
+      'x-expected': 'a list of at least two different labels',
+    },
+    prompt: {
+      type: 'string',
+      minLength: 1,
+      description: 'The user message, with {{field}} (or {{a.b}}) replaced by the record’s value (JSON when not a string).',
+    },
+    text_fields: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', minLength: 1 },
+      description: 'Instead of prompt: these fields, one "field: value" line each. Neither: the whole record as JSON.',
+    },
+    system: { type: 'string', description: 'The system message (a short default when absent).' },
+    confidence: {
+      enum: ['logprobs', 'self_consistency'],
+      default: 'logprobs',
+      description: 'logprobs: from the label tokens’ log-probabilities; self_consistency: vote share over `samples` answers.',
+      'x-expected': 'one of logprobs, self_consistency',
+    },
+    fallback: {
+      enum: ['self_consistency', 'none'],
+      default: 'none',
+      description: 'With confidence: logprobs, what to do when the server returns no logprobs.',
+      'x-expected': 'one of self_consistency, none',
+    },
+    samples: { type: 'integer', minimum: 2, maximum: 128, default: 5, description: 'Answers drawn for self-consistency.' },
+    top_logprobs: { type: 'integer', minimum: 1, maximum: 20, default: 20, description: 'Alternatives asked for at each token.' },
+    temperature: {
+      type: 'number',
+      minimum: 0,
+      maximum: 2,
+      description: 'Sampling temperature (default 0 with logprobs, 1 with self_consistency).',
+    },
+    max_tokens: { type: 'integer', minimum: 1, description: 'Longest answer, in tokens (default: enough for the longest label).' },
+    max_tokens_field: {
+      enum: ['max_completion_tokens', 'max_tokens'],
+      default: 'max_completion_tokens',
+      description: 'The request field that carries max_tokens (older servers know only max_tokens).',
+      'x-expected': 'one of max_completion_tokens, max_tokens',
+    },
+    response_format: {
+      enum: ['json_schema', 'json_object', 'none'],
+      default: 'json_schema',
+      description: 'json_schema: structured output, strict, label an enum; json_object or none for servers without it.',
+      'x-expected': 'one of json_schema, json_object, none',
+    },
+    timeout: duration('Time allowed for one request.', '30s'),
+    retries: { type: 'integer', minimum: 0, maximum: 20, default: 3, description: 'Retries of one request (timeouts, 429, 5xx).' },
+    concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 4, description: 'Predictions in flight per worker.' },
+    headers,
+    version: { type: 'string', description: 'Model version recorded on every prediction (default: the model the server names).' },
+  },
+};
+
 const webhookDestination = {
   type: 'object',
   additionalProperties: false,
@@ -112,11 +186,12 @@ const pipeline = {
     model: {
       type: 'object',
       required: ['type'],
-      description: 'The model adapter: http or module.',
-      properties: { type: { enum: ['http', 'module'], 'x-expected': 'one of http, module' } },
+      description: 'The model adapter: http, module or openai.',
+      properties: { type: { enum: ['http', 'module', 'openai'], 'x-expected': 'one of http, module, openai' } },
       allOf: [
         { if: { properties: { type: { const: 'http' } } }, then: httpModel },
         { if: { properties: { type: { const: 'module' } } }, then: moduleModel },
+        { if: { properties: { type: { const: 'openai' } } }, then: openAiModel },
       ],
     },
     routing: {

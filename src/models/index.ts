@@ -4,17 +4,20 @@ import type { ModelConfig } from '../config/load.js';
 import type { ModelAdapter } from './adapter.js';
 import { HttpModelAdapter } from './http.js';
 import { ModuleModelAdapter } from './module.js';
+import { OpenAiModelAdapter, openAiModelIdentity } from './openai.js';
 
 export * from './adapter.js';
 
 /** Builds the adapter a pipeline's `model:` block names. */
 export function createModelAdapter(config: ModelConfig): ModelAdapter {
+  if (config.type === 'openai') return new OpenAiModelAdapter(config);
   return config.type === 'http' ? new HttpModelAdapter(config) : new ModuleModelAdapter(config);
 }
 
 /** A fingerprint of the model a pipeline uses: its adapter settings and, for a module, the module file's bytes. */
 export function modelFingerprint(config: ModelConfig): string {
   const h = createHash('sha256');
+  if (config.type === 'openai') return h.update(JSON.stringify(openAiModelIdentity(config))).digest('hex');
   if (config.type === 'http') h.update(JSON.stringify({ type: config.type, url: config.url, version: config.version ?? null }));
   else {
     h.update(JSON.stringify({ type: config.type, version: config.version ?? null }));
