@@ -609,7 +609,9 @@ describe('end to end: a pipeline with an openai model', () => {
     await waitFor(async () => (simulator.requests.slice(before).some((r) => r.status === 401) ? true : undefined), 10_000, 'a 401');
     await new Promise((r) => setTimeout(r, 300));
     const rec = await json(fetch(`${base}/v1/pipelines/locked/records/l-1`));
-    expect(rec.status).toBe('received');
+    // Waiting on the system (between two tries it is 'received', during one 'scoring'); never human work.
+    expect(['received', 'scoring']).toContain(rec.status);
+    expect(rec.cases).toEqual([]);
     expect(rec.events.map((e: { kind: string }) => e.kind)).toEqual(['received']);
   });
 });
