@@ -186,7 +186,7 @@ describe.concurrent('config check', () => {
       'bad.yaml:9: pipelines.tickets.model.url: expected an http(s) URL, got "ftp://example.com/model"',
       'bad.yaml:10: pipelines.tickets.model.timeout: expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "2 seconds"',
       'bad.yaml:12: pipelines.tickets.destinations.helpdesk.rate_limit: expected a rate such as 20/s, 700/min, 100/10s or 1000000/day, got "20 per second"',
-      'bad.yaml:14: pipelines.second.model.type: expected one of http, module, openai, got "banana"',
+      'bad.yaml:14: pipelines.second.model.type: expected one of http, module, openai, baseline, got "banana"',
     ];
     for (const line of lines) expect(r.stderr).toContain(line);
     noStackTrace(r.stderr);
@@ -205,7 +205,7 @@ describe.concurrent('config check', () => {
     expect(out.problems).toContainEqual({
       path: 'pipelines.second.model.type',
       line: 14,
-      message: 'expected one of http, module, openai, got "banana"',
+      message: 'expected one of http, module, openai, baseline, got "banana"',
     });
     noStackTrace(r.stderr);
   });

@@ -7,6 +7,7 @@ import { registerMigrateCommand } from './migrate.js';
 import { reportError } from './output.js';
 import { registerServeCommand } from './serve.js';
 import { registerThresholdsCommands } from './thresholds.js';
+import { registerTrainCommand } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerCalibrateCommand(program);
   registerThresholdsCommands(program);
+  registerTrainCommand(program);
   registerConfigCommands(program);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();

@@ -353,7 +353,7 @@ describe('problems name the path in the file and the line', () => {
   test('a model type that does not exist', () => {
     const problems = problemsOf(yaml('pipelines:', '  tickets:', '    model:', '      type: banana', '      url: http://127.0.0.1:9000/'));
     expect(problems).toEqual([
-      { path: 'pipelines.tickets.model.type', line: 4, message: 'expected one of http, module, openai, got "banana"' },
+      { path: 'pipelines.tickets.model.type', line: 4, message: 'expected one of http, module, openai, baseline, got "banana"' },
     ]);
   });
 

@@ -6,6 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { createAjv } from '../contract/ajv.js';
 import { type Contract, compileContract } from '../contract/gate.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { parseBaselineModel } from '../models/baseline.js';
 import { configJsonSchema } from './schema.js';
 import { parseByteSize, parseDuration, parseRate, type Rate } from './units.js';
 
@@ -59,7 +60,20 @@ export interface OpenAiModelConfig {
   version?: string;
 }
 
-export type ModelConfig = HttpModelConfig | ModuleModelConfig | OpenAiModelConfig;
+/** `type: baseline`: the built-in text classifier, from a model file written by `airlock train`. */
+export interface BaselineModelConfig {
+  type: 'baseline';
+  /** Absolute path of the model file. */
+  path: string;
+  /** Fields whose text is classified; undefined: the fields the model was trained on. */
+  textFields?: string[];
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  version?: string;
+}
+
+export type ModelConfig = HttpModelConfig | ModuleModelConfig | OpenAiModelConfig | BaselineModelConfig;
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -462,6 +476,30 @@ function resolve(
           };
     // Model types with a resolver of their own replace the default above.
     if (m.type === 'openai') model = resolveOpenAiModel(m, [...at, 'model'], problems, lineOf);
+    if (m.type === 'baseline') {
+      model = {
+        type: 'baseline',
+        path: path.resolve(dir, String(m.path)),
+        textFields: m.text_fields === undefined ? undefined : ([] as string[]).concat(m.text_fields as string | string[]),
+        timeoutMs: parseDuration(String(m.timeout ?? '2s')),
+        retries: 0,
+        concurrency: Number(m.concurrency ?? 8),
+        version: m.version as string | undefined,
+      };
+      try {
+        parseBaselineModel(JSON.parse(readFileSync(model.path, 'utf8')));
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        problems.push({
+          path: [...at, 'model', 'path'].join('.'),
+          line: lineOf([...at, 'model', 'path']),
+          message:
+            e.code === 'ENOENT'
+              ? `model file not found: ${String(m.path)} (make one with airlock train)`
+              : `not a baseline model: ${e.message}`,
+        });
+      }
+    }
     if (model.type === 'module' && !existsSync(model.path)) {
       problems.push({
         path: [...at, 'model', 'path'].join('.'),

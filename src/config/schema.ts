@@ -49,6 +49,26 @@ const httpModel = {
   },
 };
 
+/** `type: baseline`: Airlock's built-in text classifier, a model file written by `airlock train`. */
+const baselineModel = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'path'],
+  properties: {
+    type: { const: 'baseline' },
+    path: { type: 'string', minLength: 1, description: 'The model file written by `airlock train` (relative to this config).' },
+    text_fields: {
+      type: ['string', 'array'],
+      items: { type: 'string' },
+      description: 'Record field(s) whose text is classified (default: the fields the model was trained on).',
+      'x-expected': 'a field name or a list of field names',
+    },
+    timeout: duration('Time allowed for one prediction.', '2s'),
+    concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+    version: { type: 'string' },
+  },
+};
+
 const moduleModel = {
   type: 'object',
   additionalProperties: false,
@@ -186,12 +206,13 @@ const pipeline = {
     model: {
       type: 'object',
       required: ['type'],
-      description: 'The model adapter: http, module or openai.',
-      properties: { type: { enum: ['http', 'module', 'openai'], 'x-expected': 'one of http, module, openai' } },
+      description: 'The model adapter: http, module, openai or baseline.',
+      properties: { type: { enum: ['http', 'module', 'openai', 'baseline'], 'x-expected': 'one of http, module, openai, baseline' } },
       allOf: [
         { if: { properties: { type: { const: 'http' } } }, then: httpModel },
         { if: { properties: { type: { const: 'module' } } }, then: moduleModel },
         { if: { properties: { type: { const: 'openai' } } }, then: openAiModel },
+        { if: { properties: { type: { const: 'baseline' } } }, then: baselineModel },
       ],
     },
     routing: {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../config/load.js';
 import type { ModelAdapter } from './adapter.js';
+import { BaselineModelAdapter } from './baseline-adapter.js';
 import { HttpModelAdapter } from './http.js';
 import { ModuleModelAdapter } from './module.js';
 import { OpenAiModelAdapter, openAiModelIdentity } from './openai.js';
@@ -11,6 +12,10 @@ export * from './adapter.js';
 /** Builds the adapter a pipeline's `model:` block names. */
 export function createModelAdapter(config: ModelConfig): ModelAdapter {
   if (config.type === 'openai') return new OpenAiModelAdapter(config);
+  if (config.type === 'baseline') {
+    const model = JSON.parse(readFileSync(config.path, 'utf8'));
+    return new BaselineModelAdapter(model, { textFields: config.textFields, version: config.version });
+  }
   return config.type === 'http' ? new HttpModelAdapter(config) : new ModuleModelAdapter(config);
 }
 
