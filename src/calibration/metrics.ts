@@ -117,15 +117,7 @@ const DEFAULT_BINS = 15;
 /** Share of correct predictions: Σ w·correct / Σ w (= sklearn.metrics.accuracy_score with sample_weight). */
 export function accuracy(correct: Outcomes, weight?: Vector): number {
   const n = checkRows(correct.length);
-  const w = checkWeights(weight, n);
-  let hits = 0;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const wi = w ? w[i] : 1;
-    total += wi;
-    if (correct[i]) hits += wi;
-  }
-  return hits / total;
+  return weightedMean(n, checkWeights(weight, n), (i) => (correct[i] ? 1 : 0));
 }
 
 /** Expected calibration error Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)| (Guo et al. 2017, eq. 3); 15 equal-width (lo, hi] bins by default. */
@@ -226,36 +218,18 @@ export function reliabilityDiagram(confidence: Vector, correct: Outcomes, option
 /** Binary Brier score: mean (p − y)² (Brier 1950 for one event; = sklearn.metrics.brier_score_loss with sample_weight). For top-label pass confidence and correct. */
 export function brierScore(probability: Vector, outcome: Outcomes, weight?: Vector): number {
   const n = checkTopLabel(probability, outcome);
-  const w = checkWeights(weight, n);
-  let total = 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const wi = w ? w[i] : 1;
-    const d = probability[i] - (outcome[i] ? 1 : 0);
-    total += wi;
-    sum += wi * d * d;
-  }
-  return sum / total;
+  return weightedMean(n, checkWeights(weight, n), (i) => (probability[i] - (outcome[i] ? 1 : 0)) ** 2);
 }
 
 /** Multi-class Brier score: mean over rows of Σ_k (p_k − y_k)², in [0, 2] (Brier 1950, the original score; = Σ_k of sklearn's one-vs-rest brier_score_loss, which is binary only). */
 export function multiclassBrierScore(probs: ProbabilityRows, labels: Vector, weight?: Vector): number {
   const n = checkMulticlass(probs, labels);
-  const w = checkWeights(weight, n);
-  let total = 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
+  return weightedMean(n, checkWeights(weight, n), (i) => {
     const row = probs[i];
     let rowScore = 0;
-    for (let k = 0; k < row.length; k++) {
-      const d = row[k] - (k === labels[i] ? 1 : 0);
-      rowScore += d * d;
-    }
-    const wi = w ? w[i] : 1;
-    total += wi;
-    sum += wi * rowScore;
-  }
-  return sum / total;
+    for (let k = 0; k < row.length; k++) rowScore += (row[k] - (k === labels[i] ? 1 : 0)) ** 2;
+    return rowScore;
+  });
 }
 
 /** Murphy's decomposition of the binary Brier score over bins, REL − RES + UNC (Murphy 1973), plus the two within-bin terms that make it exact (Stephenson, Coelho & Jolliffe 2008). */
@@ -315,33 +289,21 @@ export function brierDecomposition(probability: Vector, outcome: Outcomes, optio
 /** Multi-class negative log-likelihood: mean −log p(true class), rows clipped to [1e−15, 1 − 1e−15] and renormalised (= sklearn.metrics.log_loss(eps=1e-15) with sample_weight). */
 export function negativeLogLikelihood(probs: ProbabilityRows, labels: Vector, weight?: Vector): number {
   const n = checkMulticlass(probs, labels);
-  const w = checkWeights(weight, n);
-  let total = 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
+  return weightedMean(n, checkWeights(weight, n), (i) => {
     const row = probs[i];
     let rowSum = 0;
     for (let k = 0; k < row.length; k++) rowSum += clipProbability(row[k]);
-    const wi = w ? w[i] : 1;
-    total += wi;
-    sum += wi * -Math.log(clipProbability(row[labels[i]]) / rowSum);
-  }
-  return sum / total;
+    return -Math.log(clipProbability(row[labels[i]]) / rowSum);
+  });
 }
 
 /** Binary negative log-likelihood: mean −[y log p + (1 − y) log(1 − p)], p clipped to [1e−15, 1 − 1e−15] (= sklearn.metrics.log_loss(eps=1e-15) on a 1-D p). */
 export function binaryNegativeLogLikelihood(probability: Vector, outcome: Outcomes, weight?: Vector): number {
   const n = checkTopLabel(probability, outcome);
-  const w = checkWeights(weight, n);
-  let total = 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
+  return weightedMean(n, checkWeights(weight, n), (i) => {
     const p = clipProbability(probability[i]);
-    const wi = w ? w[i] : 1;
-    total += wi;
-    sum += wi * -Math.log(outcome[i] ? p : 1 - p);
-  }
-  return sum / total;
+    return -Math.log(outcome[i] ? p : 1 - p);
+  });
 }
 
 /** Area under the ROC curve of confidence for telling right from wrong: the Mann–Whitney U / (n₊n₋), ties counted ½ (= sklearn.metrics.roc_auc_score(correct, confidence) with sample_weight); NaN when all are right or all wrong. */
@@ -542,6 +504,18 @@ function pick<T>(values: ArrayLike<T>, rows: Uint32Array): T[] {
 }
 
 // ------------------------------------------------------------------------------------------ checks
+
+/** Σ w_i·f(i) / Σ w_i over rows 0..n−1 (every w_i = 1 without weights): the mean every per-row metric takes. */
+function weightedMean(n: number, w: Vector | undefined, perRow: (i: number) => number): number {
+  let total = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i] : 1;
+    total += wi;
+    sum += wi * perRow(i);
+  }
+  return sum / total;
+}
 
 /** p kept in [1e−15, 1 − 1e−15] before a logarithm. */
 export function clipProbability(p: number): number {
