@@ -1,5 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parsePredictions } from '../src/calibration/predictions.js';
 import { type CalibrationOptions, calibrationReport } from '../src/calibration/report.js';
 import syntheticJson from './fixtures/calibration/synthetic.json' with { type: 'json' };
+import { type RunResult, runAirlock } from './support/cli.js';
+import { ensureBuilt } from './support/serve.js';
 
 // `airlock calibrate` end to end: files in a temp dir, `node bin/airlock calibrate …` (dist/, so build first),
 // its output checked against calibrationReport run in this process on the same rows.
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/airlock');
+const _root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLASSES = ['c0', 'c1', 'c2', 'c3'];
 const { inputs } = syntheticJson as unknown as {
   inputs: { probs: number[][]; labels: number[]; confidence: number[]; correct: boolean[] };
@@ -26,31 +26,8 @@ const objectRows = inputs.probs.map((probs, i) => ({
 /** …and as arrays, which need --classes. */
 const arrayRows = inputs.probs.map((probs, i) => ({ label: CLASSES[inputs.labels[i]], probs }));
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function airlock(args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('AIRLOCK_')) delete env[k];
-    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`airlock ${args.join(' ')} did not finish within 20s\n${stdout}\n${stderr}`));
-    }, 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runAirlock(args, { cwd: work });
 }
 
 /** calibrationReport in this process, as JSON would carry it. */
@@ -68,7 +45,7 @@ const runs: Record<string, Promise<RunResult>> = {};
 const file = (name: string) => path.join(work, name);
 
 beforeAll(() => {
-  if (!existsSync(path.join(root, 'dist/cli/calibrate.js'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+  ensureBuilt();
   work = mkdtempSync(path.join(tmpdir(), 'airlock-calibrate-'));
   writeFileSync(file('synthetic.jsonl'), `${objectRows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   writeFileSync(file('synthetic.json'), JSON.stringify(arrayRows));

@@ -1,7 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config text with ${ENV_VAR} placeholders
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,55 +8,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { createAjv } from '../src/contract/ajv.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
+import { type RunResult, runAirlock } from './support/cli.js';
+import { ensureBuilt, freePort } from './support/serve.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/airlock');
 const quickstartConfig = path.join(root, 'examples/quickstart/airlock.yaml');
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without any Airlock setting of the machine running the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('AIRLOCK_')) delete env[k];
-  return { ...env, ...extra };
-}
-
-/** Runs `node bin/airlock ...args` without blocking this process (the in-test server must keep answering). */
+/** Runs `node bin/airlock ...args` in the test's work folder by default. */
 function airlock(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd ?? work,
-      env: cleanEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`airlock ${args.join(' ')} did not finish within ${options.timeoutMs ?? 20_000}ms\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A port on loopback that nothing listens on (taken, then released). */
-async function unusedPort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
+  return runAirlock(args, { ...options, cwd: options.cwd ?? work });
 }
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s{4}at /m);
@@ -67,15 +25,14 @@ let work: string;
 let unreachable: Promise<RunResult & { port: number }>;
 
 beforeAll(async () => {
-  if (!existsSync(path.join(root, 'dist/cli/main.js'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
-  }
+  ensureBuilt();
   work = mkdtempSync(path.join(tmpdir(), 'airlock-cli-'));
   // `ingest` retries an unreachable server with backoff for about half a minute before giving up:
   // start it now so it runs while the other tests do, and look at its answer at the end.
   const records = path.join(work, 'unreachable.jsonl');
   writeFileSync(records, '{"id":"U-1"}\n');
-  const port = await unusedPort();
+  // A port that was free a moment ago: nothing listens on it.
+  const port = await freePort();
   unreachable = airlock(['ingest', records, '--pipeline', 'tickets', '--url', `http://127.0.0.1:${port}`], { timeoutMs: 85_000 }).then(
     (r) => ({
       ...r,
