@@ -86,7 +86,7 @@ describe('a valid config', () => {
     const contract = config.pipelines.tickets.contract;
     expect(contract?.validate({ id: 'T-1', subject: 's', body: 'b', customer_email: 'a@example.com' })).toEqual([]);
     expect(contract?.validate({ id: 'T-1', subject: 's', body: 'b' })).toEqual([
-      { path: '/customer_email', message: 'is required', keyword: 'required' },
+      { kind: 'missing_required', path: '/customer_email', field: 'customer_email', message: 'is required', keyword: 'required' },
     ]);
   });
 
@@ -179,7 +179,9 @@ describe('a valid config', () => {
   test('inline contracts are compiled', () => {
     const config = parseConfig(yaml('pipelines:', '  p:', httpModel, '    contract: { type: object, required: [email] }'), { env: {} });
     expect(config.pipelines.p.contract?.source).toBe('inline');
-    expect(config.pipelines.p.contract?.validate({})).toEqual([{ path: '/email', message: 'is required', keyword: 'required' }]);
+    expect(config.pipelines.p.contract?.validate({})).toEqual([
+      { kind: 'missing_required', path: '/email', field: 'email', message: 'is required', keyword: 'required' },
+    ]);
   });
 });
 

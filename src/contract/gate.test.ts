@@ -35,33 +35,47 @@ describe('compileContract', () => {
 
   test('a missing required field is reported at the path of the missing field', () => {
     const { customer_email: _, ...rest } = good;
-    expect(contract.validate(rest)).toEqual([{ path: '/customer_email', message: 'is required', keyword: 'required' }]);
+    expect(contract.validate(rest)).toEqual([
+      { kind: 'missing_required', path: '/customer_email', field: 'customer_email', message: 'is required', keyword: 'required' },
+    ]);
   });
 
   test('a missing nested field is reported at its full path', () => {
     expect(contract.validate({ ...good, address: {} })).toEqual([
-      { path: '/address/country', message: 'is required', keyword: 'required' },
+      { kind: 'missing_required', path: '/address/country', field: 'address.country', message: 'is required', keyword: 'required' },
     ]);
   });
 
   test('a value of the wrong type', () => {
-    expect(contract.validate({ ...good, subject: 42 })).toEqual([{ path: '/subject', message: 'must be string', keyword: 'type' }]);
-    expect(contract.validate({ ...good, seats: 1.5 })).toEqual([{ path: '/seats', message: 'must be integer', keyword: 'type' }]);
+    expect(contract.validate({ ...good, subject: 42 })).toEqual([
+      { kind: 'type_mismatch', path: '/subject', field: 'subject', message: 'must be string', keyword: 'type' },
+    ]);
+    expect(contract.validate({ ...good, seats: 1.5 })).toEqual([
+      { kind: 'type_mismatch', path: '/seats', field: 'seats', message: 'must be integer', keyword: 'type' },
+    ]);
   });
 
   test('an array item is addressed by its index', () => {
-    expect(contract.validate({ ...good, tags: ['ok', 7] })).toEqual([{ path: '/tags/1', message: 'must be string', keyword: 'type' }]);
+    expect(contract.validate({ ...good, tags: ['ok', 7] })).toEqual([
+      { kind: 'type_mismatch', path: '/tags/1', field: 'tags[]', message: 'must be string', keyword: 'type' },
+    ]);
   });
 
   test('a value outside the enum lists the allowed values', () => {
     expect(contract.validate({ ...good, plan: 'gold' })).toEqual([
-      { path: '/plan', message: 'must be one of "free", "pro", "enterprise"', keyword: 'enum' },
+      { kind: 'new_enum_value', path: '/plan', field: 'plan', message: 'must be one of "free", "pro", "enterprise"', keyword: 'enum' },
     ]);
   });
 
   test.each(['not-an-email', 'ana@', '@example.com', 'ana example.com'])('email format: %j is a violation', (email) => {
     expect(contract.validate({ ...good, customer_email: email })).toEqual([
-      { path: '/customer_email', message: 'must match format "email"', keyword: 'format' },
+      {
+        kind: 'format_mismatch',
+        path: '/customer_email',
+        field: 'customer_email',
+        message: 'must match format "email"',
+        keyword: 'format',
+      },
     ]);
   });
 
@@ -69,7 +83,7 @@ describe('compileContract', () => {
     'date-time format: %j is a violation',
     (value) => {
       expect(contract.validate({ ...good, created_at: value })).toEqual([
-        { path: '/created_at', message: 'must match format "date-time"', keyword: 'format' },
+        { kind: 'format_mismatch', path: '/created_at', field: 'created_at', message: 'must match format "date-time"', keyword: 'format' },
       ]);
     },
   );
@@ -80,7 +94,13 @@ describe('compileContract', () => {
 
   test('a field the contract does not allow is reported at its own path', () => {
     expect(contract.validate({ ...good, internal_note: 'x' })).toEqual([
-      { path: '/internal_note', message: 'is not allowed by the contract', keyword: 'additionalProperties' },
+      {
+        kind: 'unknown_field',
+        path: '/internal_note',
+        field: 'internal_note',
+        message: 'is not allowed by the contract',
+        keyword: 'additionalProperties',
+      },
     ]);
   });
 

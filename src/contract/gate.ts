@@ -2,10 +2,35 @@ import { createHash } from 'node:crypto';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv } from './ajv.js';
 
+/** What kind of change a violation is; the config sets a policy (accept, quarantine, halt) per kind. */
+export type ViolationKind =
+  | 'unparseable'
+  | 'unknown_field'
+  | 'missing_required'
+  | 'type_mismatch'
+  | 'new_enum_value'
+  | 'format_mismatch'
+  | 'out_of_range'
+  | 'other';
+
+export const VIOLATION_KINDS: readonly ViolationKind[] = [
+  'unparseable',
+  'unknown_field',
+  'missing_required',
+  'type_mismatch',
+  'new_enum_value',
+  'format_mismatch',
+  'out_of_range',
+  'other',
+];
+
 /** One way a record breaks its contract. */
 export interface Violation {
+  kind: ViolationKind;
   /** JSON Pointer (RFC 6901) to the offending value in the record. */
   path: string;
+  /** The field as a dotted path with array positions as `[]` (`items[].sku`): the same change in two records has the same field. */
+  field: string;
   /** What the contract expected there. */
   message: string;
   /** The JSON Schema keyword that failed (`type`, `required`, …). */
@@ -53,7 +78,45 @@ function toViolation(e: ErrorObject): Violation {
   } else if (e.keyword === 'enum') {
     message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   }
-  return { path: path || '/', message, keyword: e.keyword };
+  const pointer = path || '/';
+  return { kind: kindOf(e.keyword), path: pointer, field: fieldOf(pointer), message, keyword: e.keyword };
+}
+
+const KIND_BY_KEYWORD: Record<string, ViolationKind> = {
+  required: 'missing_required',
+  dependentRequired: 'missing_required',
+  additionalProperties: 'unknown_field',
+  unevaluatedProperties: 'unknown_field',
+  type: 'type_mismatch',
+  enum: 'new_enum_value',
+  const: 'new_enum_value',
+  format: 'format_mismatch',
+  minimum: 'out_of_range',
+  maximum: 'out_of_range',
+  exclusiveMinimum: 'out_of_range',
+  exclusiveMaximum: 'out_of_range',
+  multipleOf: 'out_of_range',
+  minLength: 'out_of_range',
+  maxLength: 'out_of_range',
+  minItems: 'out_of_range',
+  maxItems: 'out_of_range',
+};
+
+/** The violation kind for a failed JSON Schema keyword. */
+export function kindOf(keyword: string): ViolationKind {
+  return KIND_BY_KEYWORD[keyword] ?? 'other';
+}
+
+/** `/items/0/sku` → `items[].sku`; `/` → `` (the record itself). */
+export function fieldOf(pointer: string): string {
+  if (pointer === '/' || pointer === '') return '';
+  let out = '';
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^(0|[1-9][0-9]*)$/.test(seg)) out += '[]';
+    else out += out === '' ? seg : `.${seg}`;
+  }
+  return out;
 }
 
 function escapePointer(segment: string): string {
