@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { createAjv } from '../contract/ajv.js';
-import { type Contract, compileContract } from '../contract/gate.js';
+import { type Contract, compileContract, type ViolationKind } from '../contract/gate.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { parseBaselineModel } from '../models/baseline.js';
 import { configJsonSchema } from './schema.js';
@@ -108,9 +108,39 @@ export interface CaseTypeConfig {
   slaMs?: number;
 }
 
+export type GatePolicy = 'accept' | 'quarantine' | 'halt';
+
+/** Defaults (issue: halt on structural change, quarantine the rest). */
+export const DEFAULT_GATE_POLICIES: Record<ViolationKind, GatePolicy> = {
+  unparseable: 'quarantine',
+  unknown_field: 'halt',
+  missing_required: 'quarantine',
+  type_mismatch: 'halt',
+  new_enum_value: 'halt',
+  format_mismatch: 'quarantine',
+  out_of_range: 'quarantine',
+  other: 'quarantine',
+};
+
+export interface GateConfig {
+  policies: Record<ViolationKind, GatePolicy>;
+  haltAfter: { records: number; withinMs: number };
+}
+
+export interface ProbeLimits {
+  crashes: number;
+  errors: number;
+  timeouts: number;
+  latencyOutliers: number;
+  confidentGarbage: number;
+  confidentErrors: number;
+}
+
 export interface PipelineConfig {
   name: string;
   contract?: Contract & { source: string };
+  gate: GateConfig;
+  probe: { limits: ProbeLimits; timeoutMs: number };
   model: ModelConfig;
   routing: {
     autoAcceptAt: number;
@@ -408,6 +438,8 @@ interface RawConfig {
 
 interface RawPipeline {
   contract?: string | object;
+  gate?: { policies?: Partial<Record<ViolationKind, GatePolicy>>; halt_after?: { records?: number; within?: string } };
+  probe?: { limits?: Record<string, number>; timeout?: string };
   model: Record<string, unknown>;
   routing?: { auto_accept_at: number; never_auto?: string[]; review_when?: ReviewRule[]; audit_rate?: number };
   review?: { case_types?: Record<string, { owner?: string; sla?: string }> };
@@ -531,9 +563,28 @@ function resolve(
         },
       };
     }
+    const lim = p.probe?.limits ?? {};
     pipelines[name] = {
       name,
       contract,
+      gate: {
+        policies: { ...DEFAULT_GATE_POLICIES, ...(p.gate?.policies ?? {}) },
+        haltAfter: {
+          records: p.gate?.halt_after?.records ?? 3,
+          withinMs: parseDuration(p.gate?.halt_after?.within ?? '10m'),
+        },
+      },
+      probe: {
+        limits: {
+          crashes: lim.crashes ?? 0,
+          errors: lim.errors ?? 0,
+          timeouts: lim.timeouts ?? 0,
+          latencyOutliers: lim.latency_outliers ?? Number.POSITIVE_INFINITY,
+          confidentGarbage: lim.confident_garbage ?? 0,
+          confidentErrors: lim.confident_errors ?? Number.POSITIVE_INFINITY,
+        },
+        timeoutMs: parseDuration(p.probe?.timeout ?? '5s'),
+      },
       model,
       routing: {
         autoAcceptAt: p.routing?.auto_accept_at ?? 0.9,

@@ -203,6 +203,63 @@ const pipeline = {
       'x-expected': 'a path to a JSON Schema file or an inline schema object',
       type: ['string', 'object'],
     },
+    gate: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'What the contract gate does with each kind of violation, and when a structural change halts the pipeline.',
+      properties: {
+        policies: {
+          type: 'object',
+          additionalProperties: false,
+          description:
+            'accept (score it anyway, violation noted), quarantine (a person decides) or halt (stop scoring the pipeline once the same change is seen halt_after.records times). Defaults: halt on unknown_field, type_mismatch and new_enum_value; quarantine the rest.',
+          properties: Object.fromEntries(
+            [
+              'unparseable',
+              'unknown_field',
+              'missing_required',
+              'type_mismatch',
+              'new_enum_value',
+              'format_mismatch',
+              'out_of_range',
+              'other',
+            ].map((k) => [k, { enum: ['accept', 'quarantine', 'halt'], 'x-expected': 'accept, quarantine or halt' }]),
+          ),
+        },
+        halt_after: {
+          type: 'object',
+          additionalProperties: false,
+          description:
+            'A halt-policy change halts the pipeline when the same change (kind and field) is seen in this many records within this window; the records before that are quarantined, so one odd record cannot stop production.',
+          properties: {
+            records: { type: 'integer', minimum: 1, default: 3 },
+            within: duration('The window the records are counted in.', '10m'),
+          },
+        },
+      },
+    },
+    probe: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Limits for `airlock probe`: it exits 1 when a count of findings is above its limit.',
+      properties: {
+        limits: {
+          type: 'object',
+          additionalProperties: false,
+          properties: Object.fromEntries(
+            ['crashes', 'errors', 'timeouts', 'latency_outliers', 'confident_garbage', 'confident_errors'].map((k) => [
+              k,
+              {
+                type: 'integer',
+                minimum: 0,
+                description: `Most ${k.replace('_', ' ')} allowed (default 0${k === 'latency_outliers' || k === 'confident_errors' ? ', except latency_outliers and confident_errors: no limit' : ''}).`,
+              },
+            ]),
+          ),
+        },
+        timeout: duration('A model call slower than this counts as a timeout.', '5s'),
+      },
+    },
     model: {
       type: 'object',
       required: ['type'],
