@@ -53,6 +53,8 @@ pipelines:
         text: { type: string }
         expected: { type: string }
         confidence: { type: number }
+    # Malformed records are quarantined one by one here (the halt on a schema change has its own suite).
+    gate: { policies: { type_mismatch: quarantine } }
     model: { type: http, url: "${modelUrl}", timeout: 2s }
     routing: { auto_accept_at: 0.5 }
     destinations:

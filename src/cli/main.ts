@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommand } from './audit.js';
+import { addContractAdminCommands, registerQuarantineCommands } from './boundary.js';
 import { registerCalibrateCommand } from './calibrate.js';
 import { registerConfigCommands } from './config.js';
+import { registerContractCommands } from './contract.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerMigrateCommand } from './migrate.js';
 import { reportError } from './output.js';
+import { registerProbeCommand } from './probe.js';
 import { registerServeCommand } from './serve.js';
 import { registerThresholdsCommands } from './thresholds.js';
 import { registerTrainCommand } from './train.js';
@@ -22,9 +26,13 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerMigrateCommand(program);
   registerCalibrateCommand(program);
+  registerAuditCommand(program);
+  registerProbeCommand(program);
   registerThresholdsCommands(program);
   registerTrainCommand(program);
   registerConfigCommands(program);
+  addContractAdminCommands(registerContractCommands(program));
+  registerQuarantineCommands(program);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();
   return program;

@@ -2,12 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
-import { newCase } from '../review/cases.js';
 import { insertCases, type NewReviewCase } from '../store/cases.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { findRecords, insertRecords } from '../store/records.js';
 import type { NewRecordRow, RecordStatus, Tables } from '../store/tables.js';
 import type { Runtime } from './context.js';
+import { alertHalt, type GateResult, gateRecords, violationView } from './gate.js';
 
 export const MAX_ID_LENGTH = 256;
 
@@ -95,6 +95,7 @@ export class Ingestor {
           const results = await this.commit(jobs);
           for (let i = 0; i < jobs.length; i++) jobs[i].resolve(results[i]);
           this.rt.wake();
+          for (const h of this.haltsToAlert) void alertHalt(this.rt, h.pipeline, h.halt);
         } catch (err) {
           for (const j of jobs) j.reject(err);
         }
@@ -122,10 +123,12 @@ export class Ingestor {
 
   private async write(trx: Kysely<Tables>, jobs: Job[]): Promise<IngestResult[]> {
     const now = this.rt.clock.now();
+    this.haltsToAlert = [];
     const results: IngestResult[] = [];
     const rows: NewRecordRow[] = [];
     const events: NewEvent[] = [];
     const cases: NewReviewCase[] = [];
+    const halts: { pipeline: string; halt: NonNullable<GateResult['halted']> }[] = [];
     // Ids written earlier in this same transaction, per pipeline: id → hash and status.
     const written = new Map<string, Map<string, { hash: string; status: RecordStatus }>>();
 
@@ -160,6 +163,7 @@ export class Ingestor {
       const { prepared, refused } = preparedByJob[jobIndex];
       result.refused.push(...refused);
       const seen = written.get(job.pipeline) as Map<string, { hash: string; status: RecordStatus }>;
+      const fresh: Prepared[] = [];
 
       for (const p of prepared) {
         const prior = seen.get(p.id);
@@ -176,16 +180,24 @@ export class Ingestor {
           }
           continue;
         }
-        const violations = pipeline.contract ? pipeline.contract.validate(p.body) : [];
-        const status: RecordStatus = violations.length > 0 ? 'quarantined' : 'received';
+        fresh.push(p);
+        // Reserve the id so a second copy later in this commit is answered as existing, not inserted twice.
+        seen.set(p.id, { hash: p.hash, status: 'received' });
+      }
+      const gate = await gateRecords(trx, this.rt.store.kind, pipeline, fresh, now);
+      if (gate.halted) halts.push({ pipeline: job.pipeline, halt: gate.halted });
+      fresh.forEach((p, i) => {
+        const v = gate.verdicts[i];
         rows.push({
           pipeline: job.pipeline,
           id: p.id,
           body: p.text,
           body_hash: p.hash,
-          status,
-          contract_hash: pipeline.contract?.hash ?? null,
-          violations: violations.length > 0 ? JSON.stringify(violations) : null,
+          status: v.status,
+          contract_hash: v.contractHash,
+          contract_version: v.contractVersion,
+          violations: v.violations.length > 0 ? JSON.stringify(v.violations.map(violationView)) : null,
+          original_body: null,
           prediction: null,
           decision: null,
           score_attempts: 0,
@@ -200,21 +212,13 @@ export class Ingestor {
           recordId: p.id,
           at: now,
           kind: 'received',
-          detail: { contract: pipeline.contract?.hash.slice(0, 12) ?? null },
+          detail: { contract: v.contractHash?.slice(0, 12) ?? null, contract_version: v.contractVersion },
         });
-        if (violations.length > 0) {
-          events.push({
-            pipeline: job.pipeline,
-            recordId: p.id,
-            at: now,
-            kind: 'quarantined',
-            detail: { violations: violations.map((v) => ({ path: v.path, keyword: v.keyword, message: v.message })) },
-          });
-          cases.push(newCase(pipeline, p.id, 'quarantine', { violations: violations.length }, now));
-        }
-        seen.set(p.id, { hash: p.hash, status });
-        result.accepted.push({ index: p.index, id: p.id, status, existing: false });
-      }
+        seen.set(p.id, { hash: p.hash, status: v.status });
+        result.accepted.push({ index: p.index, id: p.id, status: v.status, existing: false });
+      });
+      events.push(...gate.events);
+      cases.push(...gate.cases);
       result.refused.sort((a, b) => a.index - b.index);
       result.accepted.sort((a, b) => a.index - b.index);
     }
@@ -236,8 +240,12 @@ export class Ingestor {
       const [pipeline, outcome] = key.split('\u0000');
       this.rt.metrics.ingested.inc({ pipeline, outcome }, n);
     }
+    this.haltsToAlert.push(...halts);
     return results;
   }
+
+  /** Halts opened by the last commits, alerted once the transaction is durable. */
+  private haltsToAlert: { pipeline: string; halt: NonNullable<GateResult['halted']> }[] = [];
 }
 
 function prepare(item: unknown, index: number, idempotencyKey: string | undefined): Prepared | RefusedRecord {

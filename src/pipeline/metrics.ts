@@ -11,6 +11,7 @@ export class Metrics {
   readonly ingested: Counter<'pipeline' | 'outcome'>;
   readonly modelCalls: Counter<'pipeline' | 'outcome'>;
   readonly deliveryAttempts: Counter<'pipeline' | 'destination' | 'outcome'>;
+  readonly halts: Counter<'pipeline'>;
 
   constructor(store: Store) {
     this.stageSeconds = new Histogram({
@@ -36,6 +37,12 @@ export class Metrics {
       name: 'airlock_delivery_attempts_total',
       help: 'Delivery attempts by outcome (delivered, retry, dead_lettered).',
       labelNames: ['pipeline', 'destination', 'outcome'],
+      registers: [this.registry],
+    });
+    this.halts = new Counter({
+      name: 'airlock_pipeline_halts_total',
+      help: 'Times a pipeline halted on a schema change.',
+      labelNames: ['pipeline'],
       registers: [this.registry],
     });
     new Gauge({

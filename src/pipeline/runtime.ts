@@ -3,6 +3,7 @@ import { AlertCenter } from '../alerts/alerts.js';
 import type { AirlockConfig } from '../config/load.js';
 import { openStore, type Store } from '../store/db.js';
 import { type Clock, type Runtime, systemClock } from './context.js';
+import { registerConfigContract } from './gate.js';
 import { Ingestor } from './ingest.js';
 import { Metrics } from './metrics.js';
 import { WorkerPool } from './worker.js';
@@ -44,6 +45,7 @@ export async function createAirlock(config: AirlockConfig, options: CreateRuntim
   const store = options.store ?? openStore(config.database);
   if (options.migrate !== false) await store.migrate();
   const clock = options.clock ?? systemClock;
+  for (const p of Object.values(config.pipelines)) await registerConfigContract(store.db, p, clock.now());
   let workers: WorkerPool | undefined;
   const runtime: Runtime = {
     config,

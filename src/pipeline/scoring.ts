@@ -7,6 +7,7 @@ import { appendEvents, type NewEvent } from '../store/events.js';
 import { claimRecordsForScoring, updateRecord } from '../store/records.js';
 import type { RecordRow, Tables } from '../store/tables.js';
 import type { Runtime } from './context.js';
+import { resumeBacklog } from './halts.js';
 import { applyDecision } from './lifecycle.js';
 import { type RoutingPolicy, route } from './router.js';
 import type { RoutingPolicies } from './routing-policies.js';
@@ -32,6 +33,7 @@ export class ScoringStage {
   private consecutiveOutages = 0;
   private lastSuccessAt = 0;
   private alertedOutage = false;
+  private nextBacklogCheck = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -44,6 +46,11 @@ export class ScoringStage {
   /** Runs one round; returns how many records it handled (decided, in review, or released to wait). */
   async runOnce(): Promise<number> {
     const now = this.rt.clock.now();
+    if (this.pipeline.contract && now >= this.nextBacklogCheck) {
+      // Records left waiting as `halted` after a decision (e.g. by a process that crashed) are re-checked here.
+      this.nextBacklogCheck = now + 1000;
+      await resumeBacklog(this.rt, this.pipeline.name);
+    }
     if (now < this.pausedUntil) return 0;
     const { db, kind } = this.rt.store;
     const model = this.pipeline.model;

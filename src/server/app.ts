@@ -4,11 +4,14 @@ import type { Logger } from 'pino';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Clock } from '../pipeline/context.js';
+import { acceptHalt, haltStatus, rejectHalt } from '../pipeline/halts.js';
+import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
 import { type Airlock, createAirlock } from '../pipeline/runtime.js';
 import { caseView, getRecordView, getRecordViewById } from '../pipeline/view.js';
 import { decideCase } from '../review/cases.js';
 import { getCase, listCases } from '../store/cases.js';
+import { contractVersions } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { countRecordsByStatus } from '../store/records.js';
 import { openApiDocument } from './openapi.js';
@@ -97,10 +100,14 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
 
   app.get('/v1/pipelines', async () => {
     const counts = await countRecordsByStatus(rt.store.db);
+    const halted = new Set(
+      (await rt.store.db.selectFrom('halts').select('pipeline').where('status', '=', 'open').execute()).map((h) => h.pipeline),
+    );
     return {
       pipelines: Object.values(config.pipelines).map((p) => ({
         name: p.name,
         contract: p.contract ? { hash: p.contract.hash, source: p.contract.source } : null,
+        halted: halted.has(p.name),
         model: { type: p.model.type, version: p.model.version ?? null },
         auto_accept_at: p.routing.autoAcceptAt,
         destinations: Object.keys(p.destinations),
@@ -201,6 +208,95 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     });
     rt.wake();
     return getRecordView(rt, out.pipeline, out.recordId);
+  });
+
+  const pipelineParam = (name: string) => {
+    if (!config.pipelines[name]) throw new AirlockError('NOT_FOUND', `pipeline "${name}" is not in the config`);
+    return name;
+  };
+  const jsonObject = (req: FastifyRequest): Record<string, unknown> => {
+    const body = req.body as ParsedBody | undefined;
+    if (!body) return {};
+    const v = body.items[0];
+    if (!body.single || v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new AirlockError('BAD_REQUEST', 'send one JSON object');
+    return v as Record<string, unknown>;
+  };
+  const optionalString = (o: Record<string, unknown>, key: string): string | undefined => {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new AirlockError('BAD_REQUEST', `"${key}" must be a string`);
+    return v;
+  };
+
+  app.get('/v1/pipelines/:pipeline/contract', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+    const name = pipelineParam(req.params.pipeline);
+    const versions = await contractVersions(rt.store.db, name);
+    return {
+      pipeline: name,
+      versions: versions.map((v) => ({
+        version: v.version,
+        status: v.status,
+        source: v.source,
+        hash: v.hash,
+        created_at: new Date(Number(v.created_at)).toISOString(),
+        created_by: v.created_by,
+        note: v.note,
+        schema: JSON.parse(v.schema),
+      })),
+    };
+  });
+  app.get('/v1/pipelines/:pipeline/halt', async (req: FastifyRequest<{ Params: { pipeline: string } }>) =>
+    haltStatus(rt, pipelineParam(req.params.pipeline)),
+  );
+  app.post('/v1/pipelines/:pipeline/halt/accept', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+    const body = jsonObject(req);
+    const schema = body.contract;
+    if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+      throw new AirlockError('BAD_REQUEST', '"contract" must be a JSON Schema object');
+    }
+    return acceptHalt(rt, pipelineParam(req.params.pipeline), {
+      by: optionalString(body, 'by') ?? null,
+      note: optionalString(body, 'note'),
+      schema: schema as object | undefined,
+    });
+  });
+  app.post('/v1/pipelines/:pipeline/halt/reject', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+    const body = jsonObject(req);
+    return rejectHalt(rt, pipelineParam(req.params.pipeline), {
+      by: optionalString(body, 'by') ?? null,
+      note: optionalString(body, 'note'),
+    });
+  });
+
+  app.get('/v1/quarantine', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
+    const q = req.query;
+    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100) || 100));
+    return listQuarantine(rt, { pipeline: q.pipeline, kind: q.kind, field: q.field, limit });
+  });
+  app.get('/v1/pipelines/:pipeline/quarantine/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) =>
+    showQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id),
+  );
+  app.post(
+    '/v1/pipelines/:pipeline/quarantine/:id/release',
+    async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>, reply) => {
+      const body = jsonObject(req);
+      const out = await releaseQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
+        by: optionalString(body, 'by') ?? null,
+        note: optionalString(body, 'note'),
+        body: body.record,
+      });
+      // 422: the record (as edited) still breaks the contract; it stays quarantined and unchanged.
+      if (!out.released) reply.code(422);
+      return out;
+    },
+  );
+  app.post('/v1/pipelines/:pipeline/quarantine/:id/discard', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
+    const body = jsonObject(req);
+    return discardQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
+      by: optionalString(body, 'by') ?? null,
+      reason: optionalString(body, 'reason') ?? '',
+    });
   });
 
   let listening = false;

@@ -126,6 +126,55 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await sql`drop table if exists evidence`.execute(db);
       },
     },
+    '0003_contracts_halts_quarantine': {
+      async up(db: Kysely<unknown>) {
+        // Contract versions per pipeline: the config's contract, then every change a person accepted.
+        await sql`create table contract_versions (
+          ${autoId('id')},
+          pipeline text not null,
+          version integer not null,
+          hash text not null,
+          schema text not null,
+          source text not null,
+          status text not null,
+          created_at ${ms} not null,
+          created_by text,
+          note text,
+          unique (pipeline, version)
+        )`.execute(db);
+        // One row per record that showed a structural change (kind, field): the sliding window a halt counts in.
+        await sql`create table change_sightings (
+          ${autoId('seq')},
+          pipeline text not null,
+          kind text not null,
+          field text not null,
+          record_id text not null,
+          at ${ms} not null
+        )`.execute(db);
+        await sql`create index change_sightings_window on change_sightings (pipeline, kind, field, at)`.execute(db);
+        // Halts: a pipeline stops scoring while one is open; a person accepts or rejects the change.
+        await sql`create table halts (
+          ${autoId('id')},
+          pipeline text not null,
+          status text not null,
+          kind text not null,
+          field text not null,
+          contract_version integer,
+          detail text not null,
+          opened_at ${ms} not null,
+          resolved_at ${ms},
+          resolved_by text,
+          resolution text
+        )`.execute(db);
+        await sql`create index halts_open on halts (pipeline, status)`.execute(db);
+        await sql`alter table records add column contract_version integer`.execute(db);
+        // The body as received, kept when a person edits a quarantined record before releasing it.
+        await sql`alter table records add column original_body text`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ['halts', 'change_sightings', 'contract_versions']) await sql`drop table if exists ${sql.raw(t)}`.execute(db);
+      },
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { bulkInsert } from './bulk.js';
+import { haltedPipelineFilter } from './contracts.js';
 import type { DatabaseKind } from './db.js';
 import type { NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
 
@@ -91,7 +92,8 @@ export async function updateRecord(
 
 /**
  * Claims up to `limit` records of a pipeline that wait for scoring, with a lease. On PostgreSQL the rows are
- * chosen with FOR UPDATE SKIP LOCKED, so concurrent workers never claim the same record.
+ * chosen with FOR UPDATE SKIP LOCKED, so concurrent workers never claim the same record. Nothing is claimed while
+ * the pipeline is halted on a schema change.
  */
 export async function claimRecordsForScoring(
   db: Kysely<Tables>,
@@ -110,6 +112,7 @@ export async function claimRecordsForScoring(
       select seq from records
       where pipeline = ${pipeline} and status in (${sql.join(waiting)}) and available_at <= ${now}
         and (lease_until is null or lease_until < ${now})
+        and ${haltedPipelineFilter(pipeline)}
       order by seq
       limit ${limit}
       ${lock}

@@ -27,8 +27,12 @@ export interface RecordsTable {
   body_hash: string;
   status: RecordStatus;
   contract_hash: string | null;
-  /** JSON array of violations when quarantined. */
+  /** The contract version (per pipeline) that checked the record. */
+  contract_version: number | null;
+  /** JSON array of the violations the gate found (quarantined, halted, or accepted by policy). */
   violations: string | null;
+  /** The body as received, when a person edited the record in quarantine (`body` is then the edited one). */
+  original_body: string | null;
   /** JSON: { label, confidence, probs?, model_version?, latency_ms }. */
   prediction: string | null;
   /** JSON: { label, source: 'auto' | 'review', case_id?, by?, at }. */
@@ -142,7 +146,13 @@ export interface Tables {
   alerts: AlertsTable;
   evidence: EvidenceTable;
   routing_versions: RoutingVersionsTable;
+  contract_versions: ContractVersionsTable;
+  change_sightings: ChangeSightingsTable;
+  halts: HaltsTable;
 }
+
+export type ContractVersionRow = Selectable<ContractVersionsTable>;
+export type HaltRow = Selectable<HaltsTable>;
 
 export type RecordRow = Selectable<RecordsTable>;
 export type NewRecordRow = Insertable<RecordsTable>;
@@ -152,3 +162,44 @@ export type ReviewCaseRow = Selectable<ReviewCasesTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type EvidenceRow = Selectable<EvidenceTable>;
 export type RoutingVersionRow = Selectable<RoutingVersionsTable>;
+
+export interface ContractVersionsTable {
+  id: Generated<number>;
+  pipeline: string;
+  version: number;
+  /** sha256 of the schema's canonical JSON (the gate's Contract.hash). */
+  hash: string;
+  schema: string;
+  /** `config` (the config file's contract) or `accepted` (a change a person accepted). */
+  source: 'config' | 'accepted';
+  status: 'active' | 'superseded';
+  created_at: number;
+  created_by: string | null;
+  note: string | null;
+}
+
+export interface ChangeSightingsTable {
+  seq: Generated<number>;
+  pipeline: string;
+  kind: string;
+  field: string;
+  record_id: string;
+  at: number;
+}
+
+export interface HaltsTable {
+  id: Generated<number>;
+  pipeline: string;
+  status: 'open' | 'accepted' | 'rejected';
+  /** The change that halted the pipeline. */
+  kind: string;
+  field: string;
+  contract_version: number | null;
+  /** JSON: { records, window_ms, example_ids, first_seen, violations: [{kind, field, count}] }. */
+  detail: string;
+  opened_at: number;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  /** JSON: { version?, note?, released, quarantined }. */
+  resolution: string | null;
+}

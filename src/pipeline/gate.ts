@@ -1,0 +1,302 @@
+import type { Kysely } from 'kysely';
+import type { GatePolicy, PipelineConfig } from '../config/load.js';
+import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
+import { newCase } from '../review/cases.js';
+import type { NewReviewCase } from '../store/cases.js';
+import {
+  activeContractVersion,
+  contractVersions,
+  insertActiveContractVersion,
+  insertHalt,
+  openHalt,
+  recordSighting,
+} from '../store/contracts.js';
+import type { DatabaseKind } from '../store/db.js';
+import type { NewEvent } from '../store/events.js';
+import type { RecordStatus, Tables } from '../store/tables.js';
+import type { Runtime } from './context.js';
+
+/** The contract in force for a pipeline: compiled, with its version number. */
+export interface ActiveContract {
+  contract: Contract;
+  version: number;
+}
+
+const compiled = new Map<string, Contract>();
+
+function compileCached(hash: string, schemaText: string): Contract {
+  let c = compiled.get(hash);
+  if (!c) {
+    c = compileContract(JSON.parse(schemaText));
+    compiled.set(hash, c);
+  }
+  return c;
+}
+
+/**
+ * Makes sure the config file's contract is a version of the pipeline: the first time a contract is seen it becomes
+ * the active version; a contract already known (e.g. the config's version 1 after a person accepted version 2)
+ * changes nothing. Safe to call from several processes at once.
+ */
+export async function registerConfigContract(db: Kysely<Tables>, pipeline: PipelineConfig, now: number): Promise<void> {
+  const c = pipeline.contract;
+  if (!c) return;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const versions = await contractVersions(db, pipeline.name);
+    if (versions.some((v) => v.hash === c.hash)) return;
+    try {
+      await db.transaction().execute((trx) =>
+        insertActiveContractVersion(trx, {
+          pipeline: pipeline.name,
+          hash: c.hash,
+          schema: JSON.stringify(c.schema),
+          source: 'config',
+          now,
+          by: null,
+          note: `from ${c.source}`,
+        }),
+      );
+      return;
+    } catch (err) {
+      // Another process registered a version at the same moment: look again.
+      if (attempt === 2) throw err;
+    }
+  }
+}
+
+/** The active contract of a pipeline, or null when it has none. */
+export async function activeContract(db: Kysely<Tables>, pipeline: PipelineConfig): Promise<ActiveContract | null> {
+  if (!pipeline.contract) return null;
+  const row = await activeContractVersion(db, pipeline.name);
+  if (!row) return { contract: pipeline.contract, version: 0 };
+  return { contract: row.hash === pipeline.contract.hash ? pipeline.contract : compileCached(row.hash, row.schema), version: row.version };
+}
+
+const POLICY_RANK: Record<GatePolicy, number> = { accept: 0, quarantine: 1, halt: 2 };
+
+/** The strongest policy among a record's violations (halt > quarantine > accept). */
+export function policyFor(pipeline: PipelineConfig, violations: Violation[]): GatePolicy {
+  let p: GatePolicy = 'accept';
+  for (const v of violations) {
+    const q = pipeline.gate.policies[v.kind];
+    if (POLICY_RANK[q] > POLICY_RANK[p]) p = q;
+  }
+  return p;
+}
+
+/** Violations as stored and shown: kind, JSON Pointer, field and message (never the value). */
+export function violationView(v: Violation) {
+  return { kind: v.kind, path: v.path, field: v.field, message: v.message, keyword: v.keyword };
+}
+
+export interface GateInput {
+  id: string;
+  body: unknown;
+}
+
+export interface GateVerdict {
+  id: string;
+  status: Extract<RecordStatus, 'received' | 'quarantined' | 'halted'>;
+  violations: Violation[];
+  contractHash: string | null;
+  contractVersion: number | null;
+}
+
+export interface GateResult {
+  verdicts: GateVerdict[];
+  events: NewEvent[];
+  cases: NewReviewCase[];
+  /** Set when these records halted the pipeline: the alert to raise once the transaction commits. */
+  halted?: { haltId: number; kind: ViolationKind; field: string; records: number; exampleIds: string[]; contractVersion: number | null };
+}
+
+/**
+ * Runs records through a pipeline's contract gate inside the caller's transaction. A record that keeps the
+ * contract (or breaks it only where the policy is `accept`) is received; one that breaks it is quarantined, and
+ * never scored; a structural change seen in `halt_after.records` records within the window halts the pipeline.
+ * While the pipeline is halted every record waits as `halted`, whatever its shape, so that processing can resume
+ * in arrival order once a person has decided.
+ */
+export async function gateRecords(
+  trx: Kysely<Tables>,
+  kind: DatabaseKind,
+  pipeline: PipelineConfig,
+  items: GateInput[],
+  now: number,
+): Promise<GateResult> {
+  const result: GateResult = { verdicts: [], events: [], cases: [] };
+  const active = await activeContract(trx, pipeline);
+  if (!active) {
+    for (const it of items)
+      result.verdicts.push({ id: it.id, status: 'received', violations: [], contractHash: null, contractVersion: null });
+    return result;
+  }
+  let halted = (await openHalt(trx, pipeline.name, kind)) !== undefined;
+  const { contract, version } = active;
+  // Changes a person rejected under this contract version quarantine their records without halting again.
+  const rejected = new Set(
+    (
+      await trx
+        .selectFrom('halts')
+        .select(['kind', 'field'])
+        .where('pipeline', '=', pipeline.name)
+        .where('status', '=', 'rejected')
+        .where('contract_version', version ? '=' : 'is', version || null)
+        .execute()
+    ).map((h) => `${h.kind}\u0000${h.field}`),
+  );
+  const stamp = { contractHash: contract.hash, contractVersion: version || null };
+  for (const it of items) {
+    const violations = contract.validate(it.body);
+    if (halted) {
+      result.verdicts.push({ id: it.id, status: 'halted', violations, ...stamp });
+      result.events.push({
+        pipeline: pipeline.name,
+        recordId: it.id,
+        at: now,
+        kind: 'halted',
+        detail: { reason: 'pipeline halted', violations: violations.length },
+      });
+      continue;
+    }
+    const policy = policyFor(pipeline, violations);
+    if (policy === 'accept') {
+      result.verdicts.push({ id: it.id, status: 'received', violations, ...stamp });
+      if (violations.length > 0) {
+        result.events.push({
+          pipeline: pipeline.name,
+          recordId: it.id,
+          at: now,
+          kind: 'violations_accepted',
+          detail: { violations: violations.map(violationView) },
+        });
+      }
+      continue;
+    }
+    let haltNow: GateResult['halted'];
+    const structural: { kind: ViolationKind; field: string; count: number }[] = [];
+    if (policy === 'halt') {
+      const seen = new Set<string>();
+      for (const v of violations) {
+        if (pipeline.gate.policies[v.kind] !== 'halt') continue;
+        const key = `${v.kind}\u0000${v.field}`;
+        if (seen.has(key) || rejected.has(key)) continue;
+        seen.add(key);
+        const s = await recordSighting(trx, {
+          pipeline: pipeline.name,
+          kind: v.kind,
+          field: v.field,
+          recordId: it.id,
+          now,
+          windowMs: pipeline.gate.haltAfter.withinMs,
+        });
+        structural.push({ kind: v.kind, field: v.field, count: s.count });
+        if (!haltNow && s.count >= pipeline.gate.haltAfter.records) {
+          const detail = {
+            records: s.count,
+            window_ms: pipeline.gate.haltAfter.withinMs,
+            example_ids: s.recordIds.slice(0, 10),
+            violations: summarise(violations),
+          };
+          const haltId = await insertHalt(trx, {
+            pipeline: pipeline.name,
+            kind: v.kind,
+            field: v.field,
+            contractVersion: version || null,
+            detail,
+            now,
+          });
+          haltNow = {
+            haltId,
+            kind: v.kind,
+            field: v.field,
+            records: s.count,
+            exampleIds: detail.example_ids,
+            contractVersion: version || null,
+          };
+        }
+      }
+    }
+    if (haltNow) {
+      halted = true;
+      result.halted = haltNow;
+      result.verdicts.push({ id: it.id, status: 'halted', violations, ...stamp });
+      result.events.push({
+        pipeline: pipeline.name,
+        recordId: it.id,
+        at: now,
+        kind: 'pipeline_halted',
+        detail: {
+          halt: haltNow.haltId,
+          change: { kind: haltNow.kind, field: haltNow.field },
+          records: haltNow.records,
+          violations: violations.map(violationView),
+        },
+      });
+      result.cases.push(
+        newCase(
+          pipeline,
+          it.id,
+          'schema_halt',
+          { halt: haltNow.haltId, kind: haltNow.kind, field: haltNow.field, records: haltNow.records },
+          now,
+        ),
+      );
+      continue;
+    }
+    result.verdicts.push({ id: it.id, status: 'quarantined', violations, ...stamp });
+    result.events.push({
+      pipeline: pipeline.name,
+      recordId: it.id,
+      at: now,
+      kind: 'quarantined',
+      detail: { violations: violations.map(violationView), ...(structural.length > 0 ? { structural_change: structural } : {}) },
+    });
+    result.cases.push(
+      newCase(
+        pipeline,
+        it.id,
+        'quarantine',
+        {
+          violations: violations.length,
+          kinds: [...new Set(violations.map((v) => v.kind))],
+          ...(structural.length > 0
+            ? { structural_change: structural.map((s) => ({ ...s, halt_after: pipeline.gate.haltAfter.records })) }
+            : {}),
+        },
+        now,
+      ),
+    );
+  }
+  return result;
+}
+
+function summarise(violations: Violation[]): { kind: ViolationKind; field: string }[] {
+  const seen = new Map<string, { kind: ViolationKind; field: string }>();
+  for (const v of violations) seen.set(`${v.kind}\u0000${v.field}`, { kind: v.kind, field: v.field });
+  return [...seen.values()];
+}
+
+/** Raises the halt alert (after the transaction that opened the halt committed). */
+export async function alertHalt(rt: Runtime, pipeline: string, h: NonNullable<GateResult['halted']>): Promise<void> {
+  await rt.alerts
+    .raise({
+      key: `halt:${pipeline}:${h.haltId}`,
+      severity: 'critical',
+      title: `Pipeline ${pipeline} halted on a schema change`,
+      text:
+        `${h.records} records showed ${h.kind} on field "${h.field}" within ${Math.round(rt.config.pipelines[pipeline].gate.haltAfter.withinMs / 1000)}s. ` +
+        `Scoring is stopped; records are stored and wait. Accept the change with: airlock contract accept --pipeline ${pipeline} (or reject it with airlock contract reject --pipeline ${pipeline}).`,
+      fields: {
+        pipeline,
+        halt: h.haltId,
+        kind: h.kind,
+        field: h.field,
+        records: h.records,
+        contract_version: h.contractVersion ?? 0,
+        example_ids: h.exampleIds.join(', '),
+      },
+    })
+    .catch((err) => rt.logger.error({ err }, 'could not raise the halt alert'));
+  rt.metrics.halts.inc({ pipeline });
+}
