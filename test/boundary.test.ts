@@ -10,7 +10,7 @@ import { runAirlock } from './support/cli.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { json } from './support/json.js';
 import { ensureBuilt } from './support/serve.js';
-import { type ModelServer, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
+import { type ModelServer, type ReceivedRequest, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
 
 const contract = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -43,6 +43,7 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
   let model: ModelServer;
   let helpdesk: Receiver;
   let alertsHook: Receiver;
+  let valuesHook: Receiver;
   let server: AirlockServer;
   let base: string;
   let dir: string;
@@ -63,6 +64,7 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
     });
     helpdesk = await startReceiver();
     alertsHook = await startReceiver();
+    valuesHook = await startReceiver();
     dir = mkdtempSync(path.join(tmpdir(), 'airlock-boundary-'));
     writeFileSync(path.join(dir, 'ticket.schema.json'), JSON.stringify(contract));
     const file = path.join(dir, 'airlock.yaml');
@@ -72,7 +74,10 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
         database: db.url,
         worker: { poll_interval: '20ms', lease: '5s' },
         logging: { level: 'silent' },
-        alerts: [{ type: 'webhook', url: alertsHook.url, format: 'json' }],
+        alerts: [
+          { type: 'webhook', url: alertsHook.url, format: 'json' },
+          { type: 'webhook', url: valuesHook.url, format: 'json', include_values: true },
+        ],
         pipelines: {
           tickets: {
             contract: './ticket.schema.json',
@@ -92,7 +97,7 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
 
   afterAll(async () => {
     await server?.close();
-    await Promise.all([model?.close(), helpdesk?.close(), alertsHook?.close()]);
+    await Promise.all([model?.close(), helpdesk?.close(), alertsHook?.close(), valuesHook?.close()]);
     await db?.drop();
   });
 
@@ -118,16 +123,23 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
     expect(new Set(more.records.map((r: { status: string }) => r.status))).toEqual(new Set(['halted']));
 
     // The alert reached the webhook: kind, field, counts and example ids — never a record's values.
-    const alert = await waitFor(
+    const alert = (await waitFor(
       () => alertsHook.requests.find((r) => String((r.body as unknown as { title: string }).title).includes('halted')),
       10_000,
       'the halt alert',
-    );
+    )) as ReceivedRequest;
     const a = alert.body as unknown as { severity: string; fields: Record<string, unknown>; text: string };
     expect(a.severity).toBe('critical');
     expect(a.fields).toMatchObject({ pipeline: 'tickets', kind: 'unknown_field', field: 'customer_email_address', records: 3 });
     expect(String(a.fields.example_ids).split(', ')).toEqual(['t-1000', 't-1001', 't-1002']);
     expect(JSON.stringify(alert.body)).not.toContain('@example.com');
+    // A sink configured to receive values gets the changed field's values in the example records.
+    const withValues = (await waitFor(() => valuesHook.requests[0], 10_000, 'the halt alert with values')) as ReceivedRequest;
+    expect((withValues.body as unknown as { values: unknown }).values).toEqual([
+      { record_id: 't-1000', value: 'c1000@example.com' },
+      { record_id: 't-1001', value: 'c1001@example.com' },
+      { record_id: 't-1002', value: 'c1002@example.com' },
+    ]);
 
     // The pipeline list and the halt page show it; the proposal is what a person will accept.
     const pipelines = await json(fetch(`${base}/v1/pipelines`));

@@ -10,6 +10,8 @@ export interface Alert {
   /** One or two sentences for a person. Field names, kinds and counts only — never record values. */
   text: string;
   fields?: Record<string, string | number | boolean>;
+  /** Example record values (e.g. of a field that changed): sent only to sinks with `include_values: true`, never logged. */
+  values?: Record<string, unknown>[];
 }
 
 export interface AlertSink {
@@ -50,6 +52,14 @@ class WebhookSink implements AlertSink {
                     },
                   ]
                 : []),
+              ...(this.config.includeValues && alert.values
+                ? [
+                    {
+                      type: 'section',
+                      text: { type: 'mrkdwn', text: `\`\`\`${JSON.stringify(alert.values, null, 1).slice(0, 2800)}\`\`\`` },
+                    },
+                  ]
+                : []),
             ],
           }
         : {
@@ -58,6 +68,7 @@ class WebhookSink implements AlertSink {
             title: alert.title,
             text: alert.text,
             fields: alert.fields ?? {},
+            ...(this.config.includeValues && alert.values ? { values: alert.values } : {}),
             count: alert.count,
             first_raised_at: new Date(alert.firstRaisedAt).toISOString(),
           };

@@ -152,7 +152,9 @@ export interface PipelineConfig {
   destinations: Record<string, DestinationConfig>;
 }
 
-export type AlertSinkConfig = { type: 'webhook'; url: string; format: 'slack' | 'json'; headers: Record<string, string> } | { type: 'log' };
+export type AlertSinkConfig =
+  | { type: 'webhook'; url: string; format: 'slack' | 'json'; headers: Record<string, string>; includeValues: boolean }
+  | { type: 'log' };
 
 export interface AirlockConfig {
   /** Absolute path of the file this came from, if any. */
@@ -626,6 +628,7 @@ function resolve(
             url: String(a.url),
             format: (a.format as 'slack' | 'json') ?? 'json',
             headers: (a.headers as Record<string, string>) ?? {},
+            includeValues: a.include_values === true,
           }
         : { type: 'log' as const },
     ),

@@ -349,6 +349,12 @@ const alertSink = {
           url: url('Where alerts are POSTed.'),
           format: { enum: ['slack', 'json'], default: 'json', 'x-expected': 'one of slack, json' },
           headers,
+          include_values: {
+            type: 'boolean',
+            default: false,
+            description:
+              'Send example record values with alerts that have them (e.g. the values of a field that changed). Off by default: alerts carry field names, kinds, counts and record ids only; values never go to the log.',
+          },
         },
       },
     },

@@ -107,7 +107,16 @@ export interface GateResult {
   events: NewEvent[];
   cases: NewReviewCase[];
   /** Set when these records halted the pipeline: the alert to raise once the transaction commits. */
-  halted?: { haltId: number; kind: ViolationKind; field: string; records: number; exampleIds: string[]; contractVersion: number | null };
+  halted?: {
+    haltId: number;
+    kind: ViolationKind;
+    field: string;
+    records: number;
+    exampleIds: string[];
+    contractVersion: number | null;
+    /** The changed field's value in the example records (for sinks with include_values only). */
+    examples: { record_id: string; value: unknown }[];
+  };
 }
 
 /**
@@ -206,6 +215,17 @@ export async function gateRecords(
             detail,
             now,
           });
+          const bodies = new Map<string, unknown>([[it.id, it.body]]);
+          const others = detail.example_ids.filter((id) => id !== it.id);
+          if (others.length > 0) {
+            const rows = await trx
+              .selectFrom('records')
+              .select(['id', 'body'])
+              .where('pipeline', '=', pipeline.name)
+              .where('id', 'in', others)
+              .execute();
+            for (const r of rows) bodies.set(r.id, JSON.parse(r.body));
+          }
           haltNow = {
             haltId,
             kind: v.kind,
@@ -213,6 +233,7 @@ export async function gateRecords(
             records: s.count,
             exampleIds: detail.example_ids,
             contractVersion: version || null,
+            examples: detail.example_ids.map((id) => ({ record_id: id, value: valueAtField(bodies.get(id), v.field) })),
           };
         }
       }
@@ -271,6 +292,19 @@ export async function gateRecords(
   return result;
 }
 
+/** The value at a dotted field path (`a.b`, array steps `[]` take the first item); undefined when absent. */
+function valueAtField(body: unknown, field: string): unknown {
+  let v: unknown = body;
+  for (const part of field.split('.').filter(Boolean)) {
+    const arrays = part.match(/\[\]/g)?.length ?? 0;
+    const name = part.replace(/\[\]/g, '');
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[name];
+    for (let i = 0; i < arrays; i++) v = Array.isArray(v) ? v[0] : undefined;
+  }
+  return v;
+}
+
 function summarise(violations: Violation[]): { kind: ViolationKind; field: string }[] {
   const seen = new Map<string, { kind: ViolationKind; field: string }>();
   for (const v of violations) seen.set(`${v.kind}\u0000${v.field}`, { kind: v.kind, field: v.field });
@@ -296,6 +330,7 @@ export async function alertHalt(rt: Runtime, pipeline: string, h: NonNullable<Ga
         contract_version: h.contractVersion ?? 0,
         example_ids: h.exampleIds.join(', '),
       },
+      values: h.examples,
     })
     .catch((err) => rt.logger.error({ err }, 'could not raise the halt alert'));
   rt.metrics.halts.inc({ pipeline });
