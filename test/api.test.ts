@@ -160,9 +160,22 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     const nd = await post('/v1/pipelines/tickets/records', '{"id":"nd-ok-1","text":"a"}\n{"id":"nd-ok-2","text":"b"}\n{oops}\n', {
       'content-type': 'application/x-ndjson',
     });
-    expect(nd.status).toBe(400);
-    expect((await json(nd)).detail).toMatch(/^line 3 /);
-    expect((await fetch(`${base}/v1/pipelines/tickets/records/nd-ok-1`)).status).toBe(404);
+    // A broken NDJSON line does not fail the batch: it is kept, raw, as a quarantined `unparseable` record.
+    expect(nd.status).toBe(202);
+    const ndBody = await json(nd);
+    expect(ndBody.records.map((r: { status: string }) => r.status)).toEqual(['received', 'received', 'quarantined']);
+    const broken = await getRecord(ndBody.records[2].id);
+    expect(broken.record).toBe('{oops}');
+    expect(broken.violations).toEqual([
+      { kind: 'unparseable', path: '/', field: '', message: expect.stringMatching(/^line 3: not valid JSON: .* at column 2$/), keyword: 'parse' },
+    ]);
+    // The same batch again answers the same records (the broken line's id comes from its text).
+    const again = await json(
+      post('/v1/pipelines/tickets/records', '{"id":"nd-ok-1","text":"a"}\n{"id":"nd-ok-2","text":"b"}\n{oops}\n', {
+        'content-type': 'application/x-ndjson',
+      }),
+    );
+    expect(again.records.map((r: { existing: boolean }) => r.existing)).toEqual([true, true, true]);
 
     const big = await post('/v1/pipelines/tickets/records', { id: 'big', text: 'x'.repeat(70_000) });
     expect(big.status).toBe(413);

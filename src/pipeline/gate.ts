@@ -78,7 +78,9 @@ const POLICY_RANK: Record<GatePolicy, number> = { accept: 0, quarantine: 1, halt
 export function policyFor(pipeline: PipelineConfig, violations: Violation[]): GatePolicy {
   let p: GatePolicy = 'accept';
   for (const v of violations) {
-    const q = pipeline.gate.policies[v.kind];
+    let q = pipeline.gate.policies[v.kind];
+    // Text that is not JSON cannot be scored: `accept` means quarantine for it.
+    if (v.kind === 'unparseable' && q === 'accept') q = 'quarantine';
     if (POLICY_RANK[q] > POLICY_RANK[p]) p = q;
   }
   return p;
@@ -92,6 +94,13 @@ export function violationView(v: Violation) {
 export interface GateInput {
   id: string;
   body: unknown;
+  /** Set when the item was not JSON: why (it is gated as one `unparseable` violation). */
+  unparseable?: string;
+}
+
+/** The violation of an item that could not be parsed: the whole record, kind `unparseable`. */
+function unparseableViolation(reason: string): Violation {
+  return { kind: 'unparseable', path: '/', field: '', message: reason, keyword: 'parse' };
 }
 
 export interface GateVerdict {
@@ -156,7 +165,7 @@ export async function gateRecords(
   );
   const stamp = { contractHash: contract.hash, contractVersion: version || null };
   for (const it of items) {
-    const violations = contract.validate(it.body);
+    const violations = it.unparseable ? [unparseableViolation(it.unparseable)] : contract.validate(it.body);
     if (halted) {
       result.verdicts.push({ id: it.id, status: 'halted', violations, ...stamp });
       result.events.push({

@@ -329,7 +329,11 @@ export async function resumeBacklog(rt: Runtime, pipelineName: string, limit = 5
       trx,
       kind,
       pipeline,
-      rows.map((r) => ({ id: r.id, body: JSON.parse(r.body) })),
+      rows.map((r) => {
+        const body = JSON.parse(r.body) as unknown;
+        // An unparseable line is stored as its raw text (a JSON string): it stays unparseable.
+        return typeof body === 'string' ? { id: r.id, body, unparseable: 'not valid JSON' } : { id: r.id, body };
+      }),
       now,
     );
     opened = gate.halted;

@@ -40,9 +40,23 @@ export interface IngestOptions {
 interface Prepared {
   index: number;
   id: string;
-  body: Record<string, unknown>;
+  body: unknown;
   text: string;
   hash: string;
+  /** Why the item could not be parsed (an NDJSON line that is not JSON): it is kept, raw, as an `unparseable` record. */
+  unparseable?: string;
+}
+
+/**
+ * A line of an NDJSON body that is not valid JSON. Ingest keeps it as a record whose body is the raw text (a JSON
+ * string), quarantined with a violation of kind `unparseable`, so a person can fix and release it — nothing is lost.
+ */
+export class UnparseableLine {
+  constructor(
+    readonly line: number,
+    readonly text: string,
+    readonly reason: string,
+  ) {}
 }
 
 interface Job {
@@ -249,6 +263,18 @@ export class Ingestor {
 }
 
 function prepare(item: unknown, index: number, idempotencyKey: string | undefined): Prepared | RefusedRecord {
+  if (item instanceof UnparseableLine) {
+    // Its id comes from its text, so sending the same batch again answers the existing record.
+    const hash = createHash('sha256').update(canonicalJson(item.text)).digest('hex');
+    return {
+      index,
+      id: `unparseable-${hash.slice(0, 24)}`,
+      body: item.text,
+      text: JSON.stringify(item.text),
+      hash,
+      unparseable: `line ${item.line}: ${item.reason}`,
+    };
+  }
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     return {
       index,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { canonicalJson } from '../contract/gate.js';
+import { canonicalJson, type Violation } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { resolveCase } from '../store/cases.js';
 import { openHalt } from '../store/contracts.js';
@@ -138,7 +138,12 @@ export async function releaseQuarantined(
       throw new AirlockError('BAD_REQUEST', `the edited record's "id" must stay ${JSON.stringify(id)}`);
     }
     const active = await activeContract(trx, pipeline);
-    const violations = active ? active.contract.validate(body) : [];
+    const violations: Violation[] =
+      body === null || typeof body !== 'object' || Array.isArray(body)
+        ? [{ kind: 'unparseable', path: '/', field: '', message: 'is not a JSON object: edit it into one to release it', keyword: 'parse' }]
+        : active
+          ? active.contract.validate(body)
+          : [];
     const views = violations.map(violationView);
     if (policyFor(pipeline, violations) !== 'accept') {
       return { pipeline: pipelineName, id, status: 'quarantined' as const, released: false, violations: views };
@@ -233,7 +238,9 @@ function hashOf(text: string): string {
 }
 
 /** Top-level field names whose values differ (names only: the trail never holds record values). */
-function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+function changedFields(before: unknown, after: Record<string, unknown>): string[] {
+  if (before === null || typeof before !== 'object' || Array.isArray(before)) return Object.keys(after).sort();
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k])).sort();
+  const b = before as Record<string, unknown>;
+  return [...keys].filter((k) => canonicalJson(b[k]) !== canonicalJson(after[k])).sort();
 }

@@ -39,7 +39,9 @@ export async function recordView(rt: Runtime, row: RecordRow) {
     status: row.status,
     record: parse(row.body),
     contract_hash: row.contract_hash,
+    contract_version: row.contract_version,
     violations: parse(row.violations),
+    original_record: row.original_body === null ? null : parse(row.original_body),
     prediction: parse(row.prediction),
     decision: parse(row.decision),
     deliveries: deliveries.map((d) => ({

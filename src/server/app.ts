@@ -5,6 +5,7 @@ import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Clock } from '../pipeline/context.js';
 import { acceptHalt, haltStatus, rejectHalt } from '../pipeline/halts.js';
+import { UnparseableLine } from '../pipeline/ingest.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
 import { type Airlock, createAirlock } from '../pipeline/runtime.js';
@@ -337,7 +338,10 @@ export function parseJsonBody(text: string): ParsedBody {
   return { items: [value], single: true };
 }
 
-/** Parses NDJSON: one JSON value per line; blank lines are skipped; an error names its line. */
+/**
+ * Parses NDJSON: one JSON value per line; blank lines are skipped. A line that is not JSON does not fail the batch:
+ * it becomes an UnparseableLine (kept as a quarantined `unparseable` record, with its line and the parser's reason).
+ */
 export function parseNdjsonBody(text: string): ParsedBody {
   const items: unknown[] = [];
   const lines = text.split('\n');
@@ -347,11 +351,8 @@ export function parseNdjsonBody(text: string): ParsedBody {
     try {
       items.push(JSON.parse(line));
     } catch (err) {
-      throw new AirlockError(
-        'BAD_REQUEST',
-        `line ${i + 1} is not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`,
-        { line: i + 1 },
-      );
+      const reason = `not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`;
+      items.push(new UnparseableLine(i + 1, line, reason));
     }
   }
   return { items, single: false };
