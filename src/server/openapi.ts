@@ -2,6 +2,7 @@ import type { AirlockConfig } from '../config/load.js';
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
+const pipelineParam = { name: 'pipeline', in: 'path', required: true, schema: { type: 'string' } };
 
 /** The OpenAPI 3.1 description of the HTTP API, served at /openapi.json. */
 export function openApiDocument(config: AirlockConfig) {
@@ -95,6 +96,134 @@ export function openApiDocument(config: AirlockConfig) {
             200: { description: 'The version now active.' },
             404: problemResponse('No such version.'),
             409: problemResponse('Already active.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/contract': {
+        get: {
+          summary: 'Contract versions of a pipeline (schema, source, who accepted it, which is active)',
+          parameters: [pipelineParam],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('No such pipeline.') },
+        },
+      },
+      '/v1/pipelines/{pipeline}/halt': {
+        get: {
+          summary: 'The schema-change halt, if any: the change, the backlog, the proposed contract, the history',
+          parameters: [pipelineParam],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('No such pipeline.') },
+        },
+      },
+      '/v1/pipelines/{pipeline}/halt/accept': {
+        post: {
+          summary: 'Accept the change as a new contract version; the backlog resumes in arrival order',
+          parameters: [pipelineParam],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    by: { type: 'string' },
+                    note: { type: 'string' },
+                    contract: { type: 'object', description: 'A JSON Schema to accept instead of the derived one.' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            200: { description: 'The decision, the new version and the counts.' },
+            409: problemResponse('The pipeline is not halted.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/halt/reject': {
+        post: {
+          summary: 'Reject the change: its records are quarantined, the rest of the backlog resumes',
+          parameters: [pipelineParam],
+          requestBody: {
+            content: {
+              'application/json': { schema: { type: 'object', properties: { by: { type: 'string' }, note: { type: 'string' } } } },
+            },
+          },
+          responses: { 200: { description: 'The decision and the counts.' }, 409: problemResponse('The pipeline is not halted.') },
+        },
+      },
+      '/v1/quarantine': {
+        get: {
+          summary: 'Quarantined records with their violations, oldest first',
+          parameters: [
+            { name: 'pipeline', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'kind',
+              in: 'query',
+              schema: {
+                enum: [
+                  'unparseable',
+                  'unknown_field',
+                  'missing_required',
+                  'type_mismatch',
+                  'new_enum_value',
+                  'format_mismatch',
+                  'out_of_range',
+                  'other',
+                ],
+              },
+            },
+            { name: 'field', in: 'query', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', default: 100, maximum: 1000 } },
+          ],
+          responses: { 200: { description: 'OK' } },
+        },
+      },
+      '/v1/pipelines/{pipeline}/quarantine/{id}': {
+        get: {
+          summary: 'One quarantined record: body, violations, original body, trail',
+          parameters: [pipelineParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('No such record.') },
+        },
+      },
+      '/v1/pipelines/{pipeline}/quarantine/{id}/release': {
+        post: {
+          summary: 'Re-check the record (or its edited body) against the contract in force and release it if it passes',
+          parameters: [pipelineParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    by: { type: 'string' },
+                    note: { type: 'string' },
+                    record: { type: 'object', description: 'The edited record.' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            200: { description: 'Released.' },
+            409: problemResponse('The record is not quarantined.'),
+            422: { description: 'It still breaks the contract; it stays quarantined, unchanged, and the answer lists the violations.' },
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/quarantine/{id}/discard': {
+        post: {
+          summary: 'Discard the record with a reason (terminal; the record and its trail are kept)',
+          parameters: [pipelineParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['reason'], properties: { by: { type: 'string' }, reason: { type: 'string' } } },
+              },
+            },
+          },
+          responses: {
+            200: { description: 'Discarded.' },
+            400: problemResponse('No reason given.'),
+            409: problemResponse('The record is not quarantined.'),
           },
         },
       },
