@@ -2,13 +2,15 @@
 // bench/RESULTS.md. Knobs (for quick checks; the defaults are what RESULTS.md reports):
 //   AIRLOCK_BENCH_POSTGRES_URL  a PostgreSQL server the bench may create and drop `airlock_bench` on
 //                               (default postgres://postgres@127.0.0.1:5432/test; skipped if it does not answer)
-//   BENCH_RECORDS (50000)  BENCH_RUNS (5)  BENCH_HTTP_SECONDS (10)
+//   BENCH_RECORDS (50000)  BENCH_RUNS (5)  BENCH_HTTP_SECONDS (10)  BENCH_AUDIT_MB (1024)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { auditSection, benchAudit } from './audit.mjs';
 import { flushDisk, fsyncMillis } from './disk.mjs';
+import { benchGate } from './gate.mjs';
 import { benchHttp } from './http.mjs';
 import { benchIngest } from './ingest.mjs';
 import { dropBenchDatabase, findPostgres, recreateBenchDatabase } from './postgres.mjs';
@@ -28,6 +30,7 @@ const WARMUP_RECORDS = Math.min(RECORDS, 10_000);
 const HTTP_SECONDS = intEnv('BENCH_HTTP_SECONDS', 10);
 const HTTP_WARMUP_SECONDS = Math.max(1, Math.round(HTTP_SECONDS / 5));
 const CONNECTIONS = 50;
+const AUDIT_MB = intEnv('BENCH_AUDIT_MB', 1024);
 
 const log = (s) => console.log(s);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -57,6 +60,8 @@ log(
 const ingest = [];
 const http = {};
 const peers = {};
+let audit;
+let gate;
 try {
   // ---- 1. bulk ingest ----
   log(
@@ -96,6 +101,14 @@ try {
       args: ['airlock', pgInfo.benchUrl, path.join(tmp, 'http-pg')],
     });
   }
+
+  // ---- 3. audit of a raw sample ----
+  log(`\n3. Audit: airlock audit vs pandas on ${fmt(AUDIT_MB)} MB of generated JSONL`);
+  audit = await benchAudit({ tmp, megabytes: AUDIT_MB, log });
+
+  // ---- 4. the contract gate per record ----
+  log(`\n4. Contract gate: ${fmt(RECORDS)} records, median of ${RUNS} runs`);
+  gate = await benchGate({ tmp, records: RECORDS, runs: RUNS, log });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   if (!pgInfo.skip) await dropBenchDatabase(pgInfo.adminUrl).catch(() => {});
@@ -130,6 +143,16 @@ function summary() {
     if (!a) continue;
     lines.push(
       `  http   ${key.padEnd(8)}: Airlock ${fmt(a.rps)} req/s, p99 ${a.p99} ms vs bare Fastify ${fmt(peers[key].rps)} req/s, p99 ${peers[key].p99} ms → ${(a.rps / peers[key].rps).toFixed(2)} × (${perTx(a)} requests per transaction)`,
+    );
+  }
+  if (audit && !audit.skip && !audit.airlock.error) {
+    lines.push(
+      `  audit        : Airlock ${fmt(audit.airlock.rowsPerSecond)} rows/s, peak ${fmt(audit.airlock.peakMb)} MB vs pandas ${audit.pandas.error ? 'failed' : `${fmt(audit.pandas.rowsPerSecond)} rows/s, peak ${fmt(audit.pandas.peakMb)} MB`}`,
+    );
+  }
+  if (gate) {
+    lines.push(
+      `  gate         : ${(gate.gateNs / 1000).toFixed(2)} µs/record in a SQLite transaction, Airlock contract ${(gate.contractNs / 1000).toFixed(2)} µs vs bare ajv ${(gate.bareNs / 1000).toFixed(2)} µs`,
     );
   }
   lines.push(`  ${goalLine().replace(/\*\*/g, '')}`);
@@ -248,5 +271,24 @@ function report() {
       `; ${groupCommitClause(hs, hp)}`,
     '',
   );
+  if (audit) out.push(auditSection(audit));
+  if (gate) {
+    out.push(
+      '',
+      '## 4. The contract gate per record, beside bare ajv',
+      '',
+      `${fmt(gate.records)} support tickets (${fmt(gate.invalid)} of them break the contract), median of ${RUNS} runs. ` +
+        '**bare ajv**: the compiled validator alone (ajv 2020, allErrors, formats) — the ceiling. ' +
+        "**Airlock contract**: `Contract.validate`, the same ajv plus each violation's kind, field and JSON Pointer. " +
+        '**gate**: `gateRecords` over batches of 500 in a SQLite transaction, as ingest runs it — the contract version in force, ' +
+        'the halt state and rejected changes read once per batch, the policy per record (no record rows written).',
+      '',
+      '| | µs per record | × bare ajv |',
+      '|---|---:|---:|',
+      `| bare ajv | ${(gate.bareNs / 1000).toFixed(2)} | 1.00 |`,
+      `| Airlock contract | ${(gate.contractNs / 1000).toFixed(2)} | ${(gate.contractNs / gate.bareNs).toFixed(2)} |`,
+      `| gate in a SQLite transaction | ${(gate.gateNs / 1000).toFixed(2)} | ${(gate.gateNs / gate.bareNs).toFixed(2)} |`,
+    );
+  }
   return out.join('\n');
 }
