@@ -2,7 +2,7 @@
 // bench/RESULTS.md. Knobs (for quick checks; the defaults are what RESULTS.md reports):
 //   AIRLOCK_BENCH_POSTGRES_URL  a PostgreSQL server the bench may create and drop `airlock_bench` on
 //                               (default postgres://postgres@127.0.0.1:5432/test; skipped if it does not answer)
-//   BENCH_RECORDS (50000)  BENCH_RUNS (5)  BENCH_HTTP_SECONDS (10)  BENCH_AUDIT_MB (1024)
+//   BENCH_RECORDS (50000)  BENCH_RUNS (5)  BENCH_HTTP_SECONDS (10)  BENCH_AUDIT_MB (1024)  BENCH_DRIFT_N (1000000)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditSection, benchAudit } from './audit.mjs';
 import { flushDisk, fsyncMillis } from './disk.mjs';
+import { benchDrift, driftSection, driftSummaryLine } from './drift.mjs';
 import { benchGate } from './gate.mjs';
 import { benchHttp } from './http.mjs';
 import { benchIngest } from './ingest.mjs';
@@ -31,6 +32,7 @@ const HTTP_SECONDS = intEnv('BENCH_HTTP_SECONDS', 10);
 const HTTP_WARMUP_SECONDS = Math.max(1, Math.round(HTTP_SECONDS / 5));
 const CONNECTIONS = 50;
 const AUDIT_MB = intEnv('BENCH_AUDIT_MB', 1024);
+const DRIFT_N = intEnv('BENCH_DRIFT_N', 1_000_000);
 
 const log = (s) => console.log(s);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -62,6 +64,7 @@ const http = {};
 const peers = {};
 let audit;
 let gate;
+let drift;
 try {
   // ---- 1. bulk ingest ----
   log(
@@ -109,6 +112,10 @@ try {
   // ---- 4. the contract gate per record ----
   log(`\n4. Contract gate: ${fmt(RECORDS)} records, median of ${RUNS} runs`);
   gate = await benchGate({ tmp, records: RECORDS, runs: RUNS, log });
+
+  // ---- 5. drift statistics beside SciPy ----
+  log(`\n5. Drift: KS and Wasserstein on ${fmt(DRIFT_N)} vs ${fmt(DRIFT_N)} values beside SciPy; summary cost and size`);
+  drift = await benchDrift({ n: DRIFT_N, log });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   if (!pgInfo.skip) await dropBenchDatabase(pgInfo.adminUrl).catch(() => {});
@@ -155,6 +162,7 @@ function summary() {
       `  gate         : ${(gate.gateNs / 1000).toFixed(2)} µs/record in a SQLite transaction, Airlock contract ${(gate.contractNs / 1000).toFixed(2)} µs vs bare ajv ${(gate.bareNs / 1000).toFixed(2)} µs`,
     );
   }
+  if (drift) lines.push(driftSummaryLine(drift));
   lines.push(`  ${goalLine().replace(/\*\*/g, '')}`);
   return lines.join('\n');
 }
@@ -290,5 +298,6 @@ function report() {
       `| gate in a SQLite transaction | ${(gate.gateNs / 1000).toFixed(2)} | ${(gate.gateNs / gate.bareNs).toFixed(2)} |`,
     );
   }
+  if (drift) out.push(driftSection(drift));
   return out.join('\n');
 }
