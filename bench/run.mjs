@@ -15,6 +15,7 @@ import { benchGate } from './gate.mjs';
 import { benchHttp } from './http.mjs';
 import { benchIngest } from './ingest.mjs';
 import { dropBenchDatabase, findPostgres, recreateBenchDatabase } from './postgres.mjs';
+import { benchReview, reviewSection } from './review.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -65,6 +66,7 @@ const peers = {};
 let audit;
 let gate;
 let drift;
+let review;
 try {
   // ---- 1. bulk ingest ----
   log(
@@ -116,6 +118,10 @@ try {
   // ---- 5. drift statistics beside SciPy ----
   log(`\n5. Drift: KS and Wasserstein on ${fmt(DRIFT_N)} vs ${fmt(DRIFT_N)} values beside SciPy; summary cost and size`);
   drift = await benchDrift({ n: DRIFT_N, log });
+
+  // ---- 6. the review queue under 50 concurrent reviewers ----
+  log('\n6. Review queue: 50 concurrent reviewers from 100,000 open cases');
+  review = await benchReview({ tmp, pg: pgInfo, log });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   if (!pgInfo.skip) await dropBenchDatabase(pgInfo.adminUrl).catch(() => {});
@@ -163,6 +169,11 @@ function summary() {
     );
   }
   if (drift) lines.push(driftSummaryLine(drift));
+  for (const r of review ?? []) {
+    lines.push(
+      `  review ${r.label.padEnd(10)}: claim p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (goal < 50 ms), ${r.doubles} double claims`,
+    );
+  }
   lines.push(`  ${goalLine().replace(/\*\*/g, '')}`);
   return lines.join('\n');
 }
@@ -299,5 +310,6 @@ function report() {
     );
   }
   if (drift) out.push(driftSection(drift));
+  if (review) out.push(reviewSection(review));
   return out.join('\n');
 }

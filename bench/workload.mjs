@@ -100,7 +100,7 @@ export function benchConfig(dir, database) {
   writeFileSync(path.join(dir, 'model.mjs'), "export function predict() { return { label: 'bug', confidence: 0.99 }; }\n");
   const yaml = JSON.stringify({
     database,
-    server: { host: '127.0.0.1', port: 0, body_limit: '10mb' },
+    server: { host: '127.0.0.1', port: 0, body_limit: '10mb', auth: 'off' },
     logging: { level: 'error' },
     pipelines: {
       [PIPELINE]: {

@@ -9,6 +9,9 @@ export type AirlockErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   | 'DATABASE_UNAVAILABLE'
   | 'MODEL_UNAVAILABLE'
   | 'MODEL_REJECTED'
@@ -24,6 +27,9 @@ const HTTP_STATUS: Record<AirlockErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
   DATABASE_UNAVAILABLE: 503,
   MODEL_UNAVAILABLE: 503,
   MODEL_REJECTED: 502,
@@ -42,12 +48,15 @@ export class AirlockError extends Error {
   readonly code: AirlockErrorCode;
   /** Extra data for problem details (e.g. the list of config problems or violations). */
   readonly details?: unknown;
+  /** HTTP headers the answer carries (e.g. Retry-After on 429). */
+  readonly headers?: Record<string, string>;
 
-  constructor(code: AirlockErrorCode, message: string, details?: unknown) {
+  constructor(code: AirlockErrorCode, message: string, details?: unknown, headers?: Record<string, string>) {
     super(message);
     this.name = 'AirlockError';
     this.code = code;
     this.details = details;
+    this.headers = headers;
   }
 
   get httpStatus(): number {

@@ -64,7 +64,7 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       file,
       stringify({
         database: db.url,
-        server: { port: 0, body_limit: '64kb' },
+        server: { port: 0, body_limit: '64kb', auth: 'off' },
         worker: { poll_interval: '20ms', lease: '5s' },
         logging: { level: 'silent' },
         alerts: [{ type: 'webhook', url: alertsHook.url, format: 'json' }],
@@ -167,7 +167,13 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     const broken = await getRecord(ndBody.records[2].id);
     expect(broken.record).toBe('{oops}');
     expect(broken.violations).toEqual([
-      { kind: 'unparseable', path: '/', field: '', message: expect.stringMatching(/^line 3: not valid JSON: .* at column 2$/), keyword: 'parse' },
+      {
+        kind: 'unparseable',
+        path: '/',
+        field: '',
+        message: expect.stringMatching(/^line 3: not valid JSON: .* at column 2$/),
+        keyword: 'parse',
+      },
     ]);
     // The same batch again answers the same records (the broken line's id comes from its text).
     const again = await json(

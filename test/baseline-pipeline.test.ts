@@ -31,6 +31,7 @@ describe('a pipeline whose model is the built-in baseline', () => {
       file,
       stringify({
         database: db.url,
+        server: { auth: 'off' },
         worker: { poll_interval: '20ms' },
         logging: { level: 'silent' },
         pipelines: {

@@ -72,6 +72,7 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
       file,
       stringify({
         database: db.url,
+        server: { auth: 'off' },
         worker: { poll_interval: '20ms', lease: '5s' },
         logging: { level: 'silent' },
         alerts: [
@@ -133,6 +134,9 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
     expect(a.fields).toMatchObject({ pipeline: 'tickets', kind: 'unknown_field', field: 'customer_email_address', records: 3 });
     expect(String(a.fields.example_ids).split(', ')).toEqual(['t-1000', 't-1001', 't-1002']);
     expect(JSON.stringify(alert.body)).not.toContain('@example.com');
+    expect(a.text).toContain('Accepting it would change the contract: ');
+    expect(a.text).toContain('added field customer_email_address (string)');
+    expect(a.text).toContain('customer_email is no longer required');
     // A sink configured to receive values gets the changed field's values in the example records.
     const withValues = (await waitFor(() => valuesHook.requests[0], 10_000, 'the halt alert with values')) as ReceivedRequest;
     expect((withValues.body as unknown as { values: unknown }).values).toEqual([

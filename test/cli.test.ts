@@ -272,6 +272,7 @@ describe('ingest against a running server', () => {
     const config = parseConfig(
       [
         `database: sqlite:${path.join(files, 'db', 'a.db')}`,
+        'server: { auth: off }',
         'logging: { level: silent }',
         'pipelines:',
         '  tickets:',

@@ -41,6 +41,7 @@ function makeRecord(i: number): TestRecord {
 
 function configYaml(modelUrl: string, receiverUrl: string): string {
   return `
+server: { auth: off }
 worker: { poll_interval: 20ms, lease: 3s }
 logging: { level: warn }
 pipelines:

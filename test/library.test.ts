@@ -10,7 +10,7 @@ describe('the package as a library', () => {
     expect(typeof lib.createServer).toBe('function');
     const dir = mkdtempSync(path.join(tmpdir(), 'airlock-lib-'));
     const config = lib.parseConfig(
-      `database: sqlite:./a.db\nlogging: { level: silent }\npipelines:\n  p:\n    model: { type: http, url: http://127.0.0.1:9/x }\n`,
+      `database: sqlite:./a.db\nserver: { auth: off }\nlogging: { level: silent }\npipelines:\n  p:\n    model: { type: http, url: http://127.0.0.1:9/x }\n`,
       { file: path.join(dir, 'airlock.yaml') },
     );
     expect(config.database).toBe(`sqlite:${path.join(dir, 'a.db')}`);

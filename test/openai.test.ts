@@ -533,7 +533,7 @@ describe('end to end: a pipeline with an openai model', () => {
       file,
       stringify({
         database: db.url,
-        server: { port: 0 },
+        server: { port: 0, auth: 'off' },
         worker: { poll_interval: '20ms', lease: '5s' },
         logging: { level: 'silent' },
         pipelines: {

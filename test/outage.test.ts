@@ -22,6 +22,7 @@ const RECOVERY_MS = 40_000;
 
 function configYaml(modelUrl: string, receiverUrl: string): string {
   return `
+server: { auth: off }
 worker: { poll_interval: 20ms, lease: 3s }
 logging: { level: error }
 pipelines:
@@ -135,7 +136,8 @@ async function outageScenario(backend: Backend): Promise<void> {
     expect(atEnd.received ?? 0).toBeGreaterThan(0);
     expect(atEnd.decided ?? 0).toBeGreaterThan(0);
     expect(delivering.filter((d) => d.status === 'dead_lettered')).toEqual([]);
-    expect(delivering.filter((d) => d.status === 'pending' && d.attempts >= 2).length).toBeGreaterThan(0);
+    // Tried and waiting with a retry scheduled (the circuit breaker stops further attempts while the destination is down).
+    expect(delivering.filter((d) => d.status === 'pending' && d.attempts >= 1).length).toBeGreaterThan(0);
     expect(refusedPosts, `[${backend}] ingest must keep acknowledging during the outage`).toEqual([]);
 
     let firstCallAfterBack = 0;

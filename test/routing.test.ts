@@ -58,6 +58,7 @@ describe.each(backends)('routing with calibrator and threshold versions on %s', 
       file,
       stringify({
         database: db.url,
+        server: { auth: 'off' },
         worker: { poll_interval: '20ms' },
         logging: { level: 'silent' },
         pipelines: {

@@ -30,6 +30,7 @@ function makeRecord(i: number) {
 
 function configYaml(modelUrl: string, receiverUrl: string): string {
   return `
+server: { auth: off }
 worker: { poll_interval: 20ms }
 logging: { level: warn }
 pipelines:

@@ -5,13 +5,17 @@ import { addContractAdminCommands, registerQuarantineCommands } from './boundary
 import { registerCalibrateCommand } from './calibrate.js';
 import { registerConfigCommands } from './config.js';
 import { registerContractCommands } from './contract.js';
+import { registerDeliveryCommands } from './deliveries.js';
+import { registerDriftCommand } from './drift.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerMigrateCommand } from './migrate.js';
 import { reportError } from './output.js';
 import { registerProbeCommand } from './probe.js';
+import { registerRunbookCommand } from './runbook.js';
 import { registerServeCommand } from './serve.js';
 import { registerThresholdsCommands } from './thresholds.js';
 import { registerTrainCommand } from './train.js';
+import { registerUsersCommands } from './users.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,6 +30,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerMigrateCommand(program);
   registerCalibrateCommand(program);
+  registerDriftCommand(program);
   registerAuditCommand(program);
   registerProbeCommand(program);
   registerThresholdsCommands(program);
@@ -33,8 +38,17 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   addContractAdminCommands(registerContractCommands(program));
   registerQuarantineCommands(program);
-  for (const c of program.commands) c.exitOverride();
-  for (const c of program.commands) for (const sub of c.commands) sub.exitOverride();
+  registerDeliveryCommands(program);
+  registerRunbookCommand(program);
+  registerUsersCommands(program);
+  // Usage mistakes at any depth (e.g. `users token create`) exit 2 through main(), not from inside commander.
+  const override = (c: Command): void => {
+    for (const sub of c.commands) {
+      sub.exitOverride();
+      override(sub);
+    }
+  };
+  override(program);
   return program;
 }
 

@@ -44,7 +44,7 @@ describe('a valid config', () => {
     expect(config.file).toBe(path.join(quickstartDir, 'airlock.yaml'));
     expect(config.dir).toBe(quickstartDir);
     expect(config.database).toBe(`sqlite:${path.join(quickstartDir, '.airlock/quickstart.db')}`);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024 });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024, auth: 'off', sessionTtlMs: 12 * 3_600_000 });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
     expect(config.logging).toEqual({ level: 'info' });
     expect(config.alerts).toEqual([{ type: 'log' }]);
@@ -63,11 +63,12 @@ describe('a valid config', () => {
       version: 'keywords-1',
     });
     expect(tickets.routing).toEqual({ autoAcceptAt: 0.9, neverAuto: [], reviewWhen: [], auditRate: 0 });
-    expect(tickets.review.caseTypes).toEqual({
-      low_confidence: { owner: 'support-leads', slaMs: 4 * 3_600_000 },
+    expect(tickets.review.caseTypes).toMatchObject({
+      low_confidence: { owner: 'support-leads', slaMs: 4 * 3_600_000, slaHours: 'calendar', priority: 'normal', configured: true },
       model_failure: { owner: 'ml-oncall', slaMs: 3_600_000 },
       quarantine: { owner: 'data-eng', slaMs: 86_400_000 },
     });
+    expect(tickets.review.caseTypes.low_confidence.reviews).toEqual({ required: 1, agreement: 'unanimous' });
     expect(tickets.destinations.helpdesk).toEqual({
       name: 'helpdesk',
       type: 'webhook',
@@ -77,7 +78,18 @@ describe('a valid config', () => {
       timeoutMs: 10_000,
       headers: {},
       idempotencyHeader: 'Idempotency-Key',
-      retry: { maxAttempts: 25, baseMs: 500, capMs: 60_000, maxAgeMs: 86_400_000 },
+      extraLimits: [],
+      burst: undefined,
+      retry: {
+        maxAttempts: 25,
+        baseMs: 500,
+        capMs: 60_000,
+        maxAgeMs: 86_400_000,
+        budget: { percent: 20, minPerSecond: 1, windowMs: 10_000 },
+      },
+      classification: { retryOn: [], deadLetterOn: [], rateLimitStatuses: [] },
+      breaker: { failureRate: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 10_000, halfOpenProbes: 3 },
+      adaptive: { initialPerSecond: 10, maxPerSecond: 1000, step: 5, decrease: 0.5, intervalMs: 1_000 },
     });
   });
 
@@ -118,7 +130,7 @@ describe('a valid config', () => {
   test('an empty file is every default', () => {
     const config = parseConfig('', { env: {}, dir: '/srv/airlock' });
     expect(config.database).toBe(`sqlite:${path.resolve('/srv/airlock', '.airlock/airlock.db')}`);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024 });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024, auth: 'required', sessionTtlMs: 12 * 3_600_000 });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
     expect(config.alerts).toEqual([]);
     expect(config.pipelines).toEqual({});
@@ -158,9 +170,9 @@ describe('a valid config', () => {
     expect(p.contract).toBeUndefined();
     expect(p.destinations.crm.rateLimit).toEqual({ count: 100, intervalMs: 10_000, text: '100/10s' });
     expect(p.destinations.crm.timeoutMs).toBe(2_000);
-    expect(p.destinations.crm.retry).toEqual({ maxAttempts: 5, baseMs: 1_000, capMs: 4 * 3_600_000, maxAgeMs: 2 * 86_400_000 });
+    expect(p.destinations.crm.retry).toMatchObject({ maxAttempts: 5, baseMs: 1_000, capMs: 4 * 3_600_000, maxAgeMs: 2 * 86_400_000 });
     expect(p.destinations.erp.rateLimit).toEqual({ count: 1_000_000, intervalMs: 86_400_000, text: '1000000/day' });
-    expect(p.destinations.erp.retry).toEqual({ maxAttempts: 25, baseMs: 500, capMs: 60_000, maxAgeMs: 86_400_000 });
+    expect(p.destinations.erp.retry).toMatchObject({ maxAttempts: 25, baseMs: 500, capMs: 60_000, maxAgeMs: 86_400_000 });
   });
 
   test('JSON is YAML too', () => {
@@ -421,7 +433,11 @@ describe('problems name the path in the file and the line', () => {
           message: expect.stringMatching(/^expected one of fatal, error, warn, info, debug, trace, silent, got "chatty"$/),
         },
         { path: 'alerts.0.type', line: 5, message: 'expected one of webhook, log, got "pager"' },
-        { path: 'pipelines.p.destinations.d.type', line: 10, message: 'expected webhook, got "email"' },
+        {
+          path: 'pipelines.p.destinations.d.type',
+          line: 10,
+          message: 'expected one of webhook, zendesk, hubspot, stripe, slack, github, got "email"',
+        },
       ]),
     );
   });

@@ -5,6 +5,9 @@ import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { createAjv } from '../contract/ajv.js';
 import { type Contract, compileContract, type ViolationKind } from '../contract/gate.js';
+import type { BreakerOptions } from '../delivery/breaker.js';
+import { type ClassificationPolicy, DEFAULT_CLASSIFICATION } from '../delivery/classify.js';
+import { credentialHeaders, DEFAULT_PLAN, VENDOR_PLANS, type Vendor } from '../delivery/presets.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { parseBaselineModel } from '../models/baseline.js';
 import { configJsonSchema } from './schema.js';
@@ -80,18 +83,32 @@ export interface RetryPolicy {
   baseMs: number;
   capMs: number;
   maxAgeMs: number;
+  /** Retry budget (Finagle RetryBudget): retries ≤ percent% of first attempts over windowMs + minPerSecond. */
+  budget: { percent: number; minPerSecond: number; windowMs: number };
 }
+
+export type DestinationType = 'webhook' | Vendor;
 
 export interface DestinationConfig {
   name: string;
-  type: 'webhook';
+  type: DestinationType;
   url: string;
+  /** The vendor plan whose documented limits and headers apply (presets only). */
+  preset?: { vendor: Vendor; plan: string; docs: string };
+  /** The configured (or preset) limit; undefined: found adaptively (AIMD). */
   rateLimit?: Rate;
+  /** Further quotas of a preset (e.g. HubSpot's daily cap). */
+  extraLimits: Rate[];
+  burst?: number;
   concurrency: number;
   timeoutMs: number;
+  /** Headers sent with every request, credentials included: never log them. */
   headers: Record<string, string>;
   idempotencyHeader: string;
   retry: RetryPolicy;
+  classification: ClassificationPolicy;
+  breaker: BreakerOptions;
+  adaptive: { initialPerSecond: number; maxPerSecond: number; step: number; decrease: number; intervalMs: number };
 }
 
 /** A rule on the record that sends it to a person: any that matches wins over confidence. */
@@ -103,9 +120,52 @@ export interface ReviewRule {
   in?: unknown[];
 }
 
+export type ReviewAction = 'approve' | 'relabel' | 'reject' | 'request_info' | 'escalate';
+export type Role = 'admin' | 'lead' | 'reviewer' | 'viewer';
+export const REVIEW_ACTIONS: readonly ReviewAction[] = ['approve', 'relabel', 'reject', 'request_info', 'escalate'];
+
 export interface CaseTypeConfig {
   owner?: string;
+  backup?: string;
+  priority: 'critical' | 'high' | 'normal' | 'low';
+  /** Time to resolution (ms); undefined: no SLA. */
   slaMs?: number;
+  /** Time to first action (ms). */
+  firstActionMs?: number;
+  /** Whether the SLA counts calendar time or the owner team's business hours. */
+  slaHours: 'calendar' | 'business';
+  reviews: { required: number; agreement: 'unanimous' | 'majority' };
+  /** Actions per role; viewers have none. */
+  actions: Record<Exclude<Role, 'viewer'>, ReviewAction[]>;
+  limits: { field: string; actions: ReviewAction[]; max: Partial<Record<Exclude<Role, 'viewer'>, number>> }[];
+  escalation?: { levels: { afterMs: number; notify: string[] }[]; repeat: number; onBreach: 'escalate' | 'notify' };
+  /** True when the config names this case type (false: a built-in type with defaults). */
+  configured: boolean;
+  /** With `hours: business`: the owner team whose working hours the SLA counts in. */
+  calendarTeam?: TeamConfig;
+}
+
+export interface TeamConfig {
+  name: string;
+  members: string[];
+  timezone: string;
+  workingHours: { days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[]; start: string; end: string };
+  holidays: string[];
+  onCall?: { rotation: string[]; shiftMs: number; starts: number };
+  /** Cases one reviewer resolves per working hour. */
+  capacity: number;
+}
+
+/** The settings a case type has when the config does not name it (or names it without these). */
+export function defaultCaseType(): CaseTypeConfig {
+  return {
+    priority: 'normal',
+    slaHours: 'calendar',
+    reviews: { required: 1, agreement: 'unanimous' },
+    actions: { reviewer: [...REVIEW_ACTIONS], lead: [...REVIEW_ACTIONS], admin: [...REVIEW_ACTIONS] },
+    limits: [],
+    configured: false,
+  };
 }
 
 export type GatePolicy = 'accept' | 'quarantine' | 'halt';
@@ -149,6 +209,7 @@ export interface PipelineConfig {
     auditRate: number;
   };
   review: { caseTypes: Record<string, CaseTypeConfig> };
+  launch: { goLive?: string; expectedPeak?: Rate };
   destinations: Record<string, DestinationConfig>;
 }
 
@@ -165,10 +226,12 @@ export interface AirlockConfig {
   hash: string;
   /** `sqlite:/absolute/path.db`, `sqlite::memory:` or a postgres URL. */
   database: string;
-  server: { host: string; port: number; bodyLimit: number };
+  server: { host: string; port: number; bodyLimit: number; auth: 'required' | 'off'; sessionTtlMs: number };
   worker: { pollIntervalMs: number; leaseMs: number; batch: number };
   logging: { level: string };
   alerts: AlertSinkConfig[];
+  /** Teams that own review work (`teams:`), by name. */
+  teams: Record<string, TeamConfig>;
   pipelines: Record<string, PipelineConfig>;
 }
 
@@ -307,7 +370,22 @@ function expandEnv(
 /** Drops the noise of if/then branches so each problem is reported once, where it is. */
 function selectErrors(errors: ErrorObject[]): ErrorObject[] {
   // A bad pipeline name is reported once, by `propertyNames`, not again by its inner `pattern`.
-  return errors.filter((e) => e.keyword !== 'if' && !(e.keyword === 'pattern' && e.schemaPath.includes('/propertyNames/')));
+  let out = errors.filter((e) => e.keyword !== 'if' && !(e.keyword === 'pattern' && e.schemaPath.includes('/propertyNames/')));
+  // A oneOf (e.g. `sla: 4h` or `sla: { … }`): report the branch of the value's own type, else the oneOf alone.
+  for (const one of out.filter((e) => e.keyword === 'oneOf')) {
+    const prefix = `${one.schemaPath}/`;
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of out) {
+      if (!e.schemaPath.startsWith(prefix)) continue;
+      const b = e.schemaPath.slice(prefix.length).split('/')[0];
+      branches.set(b, [...(branches.get(b) ?? []), e]);
+    }
+    const ofItsType = [...branches.values()].find((es) => !es.some((e) => e.keyword === 'type' && e.instancePath === one.instancePath));
+    const drop = new Set([...branches.values()].flat().filter((e) => !ofItsType?.includes(e)));
+    if (ofItsType) drop.add(one);
+    out = out.filter((e) => !drop.has(e));
+  }
+  return out;
 }
 
 function toProblem(e: ErrorObject, lineOf: (p: (string | number)[]) => number | undefined): ConfigProblem {
@@ -349,6 +427,9 @@ function toProblem(e: ErrorObject, lineOf: (p: (string | number)[]) => number | 
       break;
     case 'const':
       message = `expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+      break;
+    case 'oneOf':
+      message = `expected ${expected ?? 'a value of another shape'}, got ${JSON.stringify(e.data)}`;
       break;
     case 'minimum':
     case 'maximum':
@@ -431,11 +512,70 @@ function resolveOpenAiModel(
 
 interface RawConfig {
   database: string;
-  server: { host: string; port: number; body_limit: string | number };
+  server: { host: string; port: number; body_limit: string | number; auth?: 'required' | 'off'; session_ttl?: string };
   worker: { poll_interval: string; lease: string; batch: number };
   logging: { level: string };
   alerts?: Record<string, unknown>[];
+  teams?: Record<string, RawTeam>;
   pipelines?: Record<string, RawPipeline>;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a server only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+interface RawCaseType {
+  owner?: string;
+  backup?: string;
+  priority?: CaseTypeConfig['priority'];
+  sla?: string | { first_action?: string; resolution?: string; hours?: 'calendar' | 'business' };
+  reviews?: { required?: number; agreement?: 'unanimous' | 'majority' };
+  actions?: Partial<Record<'reviewer' | 'lead' | 'admin', ReviewAction[]>>;
+  limits?: { field: string; actions?: ReviewAction[]; reviewer?: number; lead?: number; admin?: number }[];
+  escalation?: { levels?: { after: string; notify: string[] }[]; repeat?: number; on_breach?: 'escalate' | 'notify' };
+}
+
+interface RawTeam {
+  members: string[];
+  timezone?: string;
+  working_hours?: { days?: TeamConfig['workingHours']['days']; start?: string; end?: string };
+  holidays?: string[];
+  on_call?: { rotation: string[]; shift?: string; starts: string };
+  capacity?: number;
+}
+
+/** Resolves one case type's config (durations parsed, defaults filled). */
+function resolveCaseType(c: RawCaseType): CaseTypeConfig {
+  const d = defaultCaseType();
+  const sla = typeof c.sla === 'string' ? { resolution: c.sla } : (c.sla ?? {});
+  return {
+    owner: c.owner,
+    backup: c.backup,
+    priority: c.priority ?? d.priority,
+    slaMs: sla.resolution ? parseDuration(sla.resolution) : undefined,
+    firstActionMs: sla.first_action ? parseDuration(sla.first_action) : undefined,
+    slaHours: sla.hours ?? 'calendar',
+    reviews: { required: c.reviews?.required ?? 1, agreement: c.reviews?.agreement ?? 'unanimous' },
+    actions: {
+      reviewer: c.actions?.reviewer ?? d.actions.reviewer,
+      lead: c.actions?.lead ?? d.actions.lead,
+      admin: c.actions?.admin ?? d.actions.admin,
+    },
+    limits: (c.limits ?? []).map((l) => ({
+      field: l.field,
+      actions: l.actions ?? ['approve', 'relabel'],
+      max: Object.fromEntries((['reviewer', 'lead', 'admin'] as const).filter((r) => l[r] !== undefined).map((r) => [r, l[r] as number])),
+    })),
+    escalation: c.escalation?.levels
+      ? {
+          levels: c.escalation.levels.map((l) => ({ afterMs: parseDuration(l.after), notify: l.notify })),
+          repeat: c.escalation.repeat ?? 0,
+          onBreach: c.escalation.on_breach ?? 'notify',
+        }
+      : undefined,
+    configured: true,
+  };
 }
 
 interface RawPipeline {
@@ -444,7 +584,8 @@ interface RawPipeline {
   probe?: { limits?: Record<string, number>; timeout?: string };
   model: Record<string, unknown>;
   routing?: { auto_accept_at: number; never_auto?: string[]; review_when?: ReviewRule[]; audit_rate?: number };
-  review?: { case_types?: Record<string, { owner?: string; sla?: string }> };
+  review?: { case_types?: Record<string, RawCaseType> };
+  launch?: { go_live?: string; expected_peak?: string };
   destinations?: Record<string, Record<string, unknown>>;
 }
 
@@ -456,6 +597,13 @@ function resolve(
 ): Omit<AirlockConfig, 'hash' | 'file'> {
   // ajv's useDefaults only fills objects that exist; make sure the top-level blocks do.
   const server = raw.server ?? { host: '127.0.0.1', port: 8080, body_limit: '10mb' };
+  if (server.auth === 'off' && !isLoopbackHost(server.host ?? '127.0.0.1')) {
+    problems.push({
+      path: 'server.auth',
+      line: lineOf(['server', 'auth']),
+      message: `auth: off is allowed only on a loopback host (server.host is ${server.host}); sign-in protects everything else`,
+    });
+  }
   const worker = raw.worker ?? { poll_interval: '200ms', lease: '30s', batch: 64 };
   const pipelines: Record<string, PipelineConfig> = {};
   for (const [name, p] of Object.entries(raw.pipelines ?? {})) {
@@ -543,27 +691,21 @@ function resolve(
     }
     const caseTypes: Record<string, CaseTypeConfig> = {};
     for (const [t, c] of Object.entries(p.review?.case_types ?? {})) {
-      caseTypes[t] = { owner: c.owner, slaMs: c.sla ? parseDuration(c.sla) : undefined };
+      caseTypes[t] = resolveCaseType(c);
+      for (const key of ['owner', 'backup'] as const) {
+        const team = c[key];
+        if (team !== undefined && !Object.hasOwn(raw.teams ?? {}, team) && raw.teams !== undefined) {
+          problems.push({
+            path: [...at, 'review', 'case_types', t, key].join('.'),
+            line: lineOf([...at, 'review', 'case_types', t, key]),
+            message: `team "${team}" is not in teams: (it has ${Object.keys(raw.teams).join(', ') || 'none'})`,
+          });
+        }
+      }
     }
     const destinations: Record<string, DestinationConfig> = {};
     for (const [d, raw] of Object.entries(p.destinations ?? {})) {
-      const retry = (raw.retry as Record<string, unknown>) ?? {};
-      destinations[d] = {
-        name: d,
-        type: 'webhook',
-        url: String(raw.url),
-        rateLimit: raw.rate_limit ? parseRate(String(raw.rate_limit)) : undefined,
-        concurrency: Number(raw.concurrency ?? 4),
-        timeoutMs: parseDuration(String(raw.timeout ?? '10s')),
-        headers: (raw.headers as Record<string, string>) ?? {},
-        idempotencyHeader: String(raw.idempotency_header ?? 'Idempotency-Key'),
-        retry: {
-          maxAttempts: Number(retry.max_attempts ?? 25),
-          baseMs: parseDuration(String(retry.base ?? '500ms')),
-          capMs: parseDuration(String(retry.cap ?? '1m')),
-          maxAgeMs: parseDuration(String(retry.max_age ?? '1d')),
-        },
-      };
+      destinations[d] = resolveDestination(d, raw, [...at, 'destinations', d], problems, lineOf);
     }
     const lim = p.probe?.limits ?? {};
     pipelines[name] = {
@@ -595,8 +737,38 @@ function resolve(
         auditRate: p.routing?.audit_rate ?? 0,
       },
       review: { caseTypes },
+      launch: {
+        goLive: p.launch?.go_live,
+        expectedPeak: p.launch?.expected_peak ? parseRate(p.launch.expected_peak) : undefined,
+      },
       destinations,
     };
+  }
+
+  const teams: Record<string, TeamConfig> = Object.fromEntries(
+    Object.entries(raw.teams ?? {}).map(([name, t]) => [
+      name,
+      {
+        name,
+        members: t.members,
+        timezone: t.timezone ?? 'UTC',
+        workingHours: {
+          days: t.working_hours?.days ?? ['mon', 'tue', 'wed', 'thu', 'fri'],
+          start: t.working_hours?.start ?? '09:00',
+          end: t.working_hours?.end ?? '17:00',
+        },
+        holidays: t.holidays ?? [],
+        onCall: t.on_call
+          ? { rotation: t.on_call.rotation, shiftMs: parseDuration(t.on_call.shift ?? '7d'), starts: Date.parse(t.on_call.starts) }
+          : undefined,
+        capacity: t.capacity ?? 10,
+      },
+    ]),
+  );
+  for (const p of Object.values(pipelines)) {
+    for (const ct of Object.values(p.review.caseTypes)) {
+      if (ct.slaHours === 'business' && ct.owner && teams[ct.owner]) ct.calendarTeam = teams[ct.owner];
+    }
   }
 
   let database = raw.database ?? 'sqlite:./.airlock/airlock.db';
@@ -614,7 +786,13 @@ function resolve(
   return {
     dir,
     database,
-    server: { host: server.host ?? '127.0.0.1', port: server.port ?? 8080, bodyLimit },
+    server: {
+      host: server.host ?? '127.0.0.1',
+      port: server.port ?? 8080,
+      bodyLimit,
+      auth: server.auth ?? 'required',
+      sessionTtlMs: parseDuration(server.session_ttl ?? '12h'),
+    },
     worker: {
       pollIntervalMs: parseDuration(worker.poll_interval ?? '200ms'),
       leaseMs: parseDuration(worker.lease ?? '30s'),
@@ -632,6 +810,91 @@ function resolve(
           }
         : { type: 'log' as const },
     ),
+    teams,
     pipelines,
+  };
+}
+
+/** Resolves a validated destination (schema: `destination` in schema.ts): a webhook, or a vendor preset with its plan. */
+function resolveDestination(
+  name: string,
+  raw: Record<string, unknown>,
+  at: string[],
+  problems: ConfigProblem[],
+  lineOf: (p: (string | number)[]) => number | undefined,
+): DestinationConfig {
+  const type = String(raw.type) as DestinationType;
+  const retry = (raw.retry as Record<string, unknown>) ?? {};
+  const budget = (retry.budget as Record<string, unknown>) ?? {};
+  const cb = (raw.circuit_breaker as Record<string, unknown>) ?? {};
+  const ad = (raw.adaptive as Record<string, unknown>) ?? {};
+  const soft = raw.soft_failure as Record<string, unknown> | undefined;
+  const vendor = type === 'webhook' ? undefined : (type as Vendor);
+  const plan = vendor ? VENDOR_PLANS[`${vendor}-${String(raw.plan ?? DEFAULT_PLAN[vendor])}`] : undefined;
+  if (type === 'webhook' && raw.plan !== undefined) {
+    problems.push({ path: [...at, 'plan'].join('.'), line: lineOf([...at, 'plan']), message: 'plan applies to vendor presets only' });
+  }
+  const perSecond = (text: unknown, fallback: string) => {
+    const rate = parseRate(String(text ?? fallback));
+    return (rate.count / rate.intervalMs) * 1000;
+  };
+  const classification: ClassificationPolicy = {
+    ...DEFAULT_CLASSIFICATION,
+    ...(plan?.classification ?? {}),
+  };
+  if (raw.retry_on) classification.retryOn = [...new Set([...classification.retryOn, ...(raw.retry_on as number[])])];
+  if (raw.dead_letter_on) classification.deadLetterOn = raw.dead_letter_on as number[];
+  if (soft) {
+    classification.softFailure = {
+      field: String(soft.field),
+      equals: soft.equals === undefined ? false : soft.equals,
+      retryableErrors: (soft.retryable_errors as string[]) ?? [],
+    };
+  }
+  const credentials = vendor
+    ? credentialHeaders(vendor, {
+        token: raw.token as string | undefined,
+        email: raw.email as string | undefined,
+        apiKey: raw.api_key as string | undefined,
+      })
+    : {};
+  return {
+    name,
+    type,
+    url: String(raw.url),
+    ...(plan && vendor ? { preset: { vendor, plan: plan.plan, docs: plan.docs } } : {}),
+    rateLimit: raw.rate_limit ? parseRate(String(raw.rate_limit)) : plan?.rate,
+    extraLimits: plan?.extra ?? [],
+    burst: raw.burst === undefined ? undefined : Number(raw.burst),
+    concurrency: Number(raw.concurrency ?? Math.min(4, plan?.concurrency ?? 4)),
+    timeoutMs: parseDuration(String(raw.timeout ?? '10s')),
+    headers: { ...credentials, ...((raw.headers as Record<string, string>) ?? {}) },
+    idempotencyHeader: String(raw.idempotency_header ?? plan?.idempotencyHeader ?? 'Idempotency-Key'),
+    retry: {
+      maxAttempts: Number(retry.max_attempts ?? 25),
+      baseMs: parseDuration(String(retry.base ?? '500ms')),
+      capMs: parseDuration(String(retry.cap ?? '1m')),
+      maxAgeMs: parseDuration(String(retry.max_age ?? '1d')),
+      budget: {
+        percent: Number(budget.percent ?? 20),
+        minPerSecond: Number(budget.min_per_second ?? 1),
+        windowMs: parseDuration(String(budget.window ?? '10s')),
+      },
+    },
+    classification,
+    breaker: {
+      failureRate: Number(cb.failure_rate ?? 0.5),
+      minimumCalls: Number(cb.minimum_calls ?? 20),
+      windowMs: parseDuration(String(cb.window ?? '10s')),
+      openMs: parseDuration(String(cb.open_for ?? '10s')),
+      halfOpenProbes: Number(cb.half_open_probes ?? 3),
+    },
+    adaptive: {
+      initialPerSecond: perSecond(ad.initial, '10/s'),
+      maxPerSecond: perSecond(ad.max, '1000/s'),
+      step: Number(ad.step ?? 5),
+      decrease: Number(ad.decrease ?? 0.5),
+      intervalMs: parseDuration(String(ad.interval ?? '1s')),
+    },
   };
 }

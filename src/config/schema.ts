@@ -158,37 +158,259 @@ const openAiModel = {
   },
 };
 
-const webhookDestination = {
+const statusList = (description: string) => ({
+  type: 'array',
+  items: { type: 'integer', minimum: 100, maximum: 599 },
+  description,
+  'x-expected': 'a list of HTTP status codes',
+});
+
+/** Settings every destination type shares (webhook and the vendor presets). */
+const destinationProperties = {
+  url: url('Where each decided record is POSTed as {record, decision} (for a vendor preset: its API endpoint or a simulator).'),
+  rate_limit: rate('Most requests per interval this destination accepts (a preset brings its plan’s limit; this overrides it).'),
+  burst: { type: 'integer', minimum: 1, description: 'Requests that may go at once after a pause (default: a fifth of a second’s worth).' },
+  concurrency: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 256,
+    default: 4,
+    description: 'Requests in flight at once to this destination (all processes together on PostgreSQL).',
+  },
+  timeout: duration('Time allowed for one delivery request.', '10s'),
+  headers,
+  idempotency_header: {
+    type: 'string',
+    description: 'Header that carries the idempotency key (default Idempotency-Key, or the vendor’s).',
+  },
+  retry: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      max_attempts: { type: 'integer', minimum: 1, default: 25, description: 'Attempts before the delivery is dead-lettered.' },
+      base: duration('First backoff (full jitter, doubling).', '500ms'),
+      cap: duration('Longest backoff between two attempts.', '1m'),
+      max_age: duration('Dead-letter a delivery still failing this long after its first attempt.', '1d'),
+      budget: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Retry budget: retries at most `percent` of first attempts over `window`, plus `min_per_second`.',
+        properties: {
+          percent: { type: 'number', minimum: 0, maximum: 1000, default: 20 },
+          min_per_second: { type: 'number', minimum: 0, default: 1 },
+          window: duration('The window the budget counts over.', '10s'),
+        },
+      },
+    },
+  },
+  retry_on: statusList('Statuses retried although they are final by default (e.g. [409]).'),
+  dead_letter_on: statusList('Statuses dead-lettered at once although they are retried by default (e.g. [503]).'),
+  soft_failure: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['field'],
+    description: 'A 2xx whose JSON body has `field` equal to `equals` is a failure (Slack: { field: ok, equals: false }).',
+    properties: {
+      field: { type: 'string', minLength: 1 },
+      equals: { description: 'The value that means failure (default false).' },
+      retryable_errors: { type: 'array', items: { type: 'string' }, description: 'Values of the body’s `error` that are retried.' },
+    },
+  },
+  circuit_breaker: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Stops sending while the destination fails; shared by all processes on PostgreSQL.',
+    properties: {
+      failure_rate: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'Share of failed calls that opens it.' },
+      minimum_calls: { type: 'integer', minimum: 1, default: 20, description: 'Calls in the window before the rate counts.' },
+      window: duration('The window failures are counted over.', '10s'),
+      open_for: duration('How long it stays open before half-open probes.', '10s'),
+      half_open_probes: { type: 'integer', minimum: 1, default: 3, description: 'Probe calls; all must succeed to close it.' },
+    },
+  },
+  adaptive: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Without a rate_limit, the limit is found by AIMD: start, ceiling and step.',
+    properties: {
+      initial: rate('Starting rate (default 10/s).'),
+      max: rate('Never more than this (default 1000/s).'),
+      step: { type: 'number', exclusiveMinimum: 0, default: 5, description: 'Requests/s added per interval after the first throttle.' },
+      decrease: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5, description: 'Factor applied on a throttle.' },
+      interval: duration('How often the rate is raised.', '1s'),
+    },
+  },
+  plan: { type: 'string', description: 'The vendor plan whose documented limits apply (vendor presets only).' },
+  token: { type: 'string', description: 'API token for a vendor preset; use ${ENV_VAR}. Never logged.' },
+  api_key: { type: 'string', description: 'API key (Stripe secret key); use ${ENV_VAR}. Never logged.' },
+  email: { type: 'string', description: 'Zendesk: the agent email that goes with an API token.' },
+} as const;
+
+const destinationTypes = ['webhook', 'zendesk', 'hubspot', 'stripe', 'slack', 'github'] as const;
+
+const planEnums: Record<string, string[]> = {
+  zendesk: ['team', 'growth', 'professional', 'enterprise', 'enterprise_plus'],
+  hubspot: ['free', 'starter', 'professional', 'enterprise'],
+  stripe: ['live', 'test'],
+  slack: ['standard'],
+  github: ['standard'],
+};
+
+const destination = {
   type: 'object',
   additionalProperties: false,
   required: ['type', 'url'],
   properties: {
-    type: { const: 'webhook' },
-    url: url('Each decided record is POSTed here as {record, decision}.'),
-    rate_limit: rate('Most requests per interval this destination accepts.'),
-    concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 4, description: 'Requests in flight at once.' },
-    timeout: duration('Time allowed for one delivery request.', '10s'),
-    headers,
-    idempotency_header: { type: 'string', default: 'Idempotency-Key', description: 'Header that carries the idempotency key.' },
-    retry: {
+    type: { enum: destinationTypes, 'x-expected': `one of ${destinationTypes.join(', ')}` },
+    ...destinationProperties,
+  },
+  allOf: Object.entries(planEnums).map(([vendor, plans]) => ({
+    if: { properties: { type: { const: vendor } } },
+    then: { properties: { plan: { enum: plans, 'x-expected': `one of ${plans.join(', ')}` } } },
+  })),
+};
+
+const REVIEW_ACTIONS = ['approve', 'relabel', 'reject', 'request_info', 'escalate'];
+const actionList = {
+  type: 'array',
+  items: { enum: REVIEW_ACTIONS, 'x-expected': REVIEW_ACTIONS.join(', ') },
+  uniqueItems: true,
+};
+
+const caseType = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    owner: { type: 'string', description: 'The team (from `teams:`) that owns cases of this type.' },
+    backup: { type: 'string', description: 'The team that takes over when the owner cannot (escalation target `backup`).' },
+    priority: { enum: ['critical', 'high', 'normal', 'low'], default: 'normal', 'x-expected': 'critical, high, normal or low' },
+    sla: {
+      description:
+        "Time to resolution as a duration (calendar time), or { first_action, resolution, hours: business|calendar }. Business hours are the owner team's working hours, holidays excluded; the clock pauses while a case waits for information.",
+      'x-expected': 'a duration like 4h, or { first_action, resolution, hours }',
+      oneOf: [
+        duration('Time to resolution (calendar time).'),
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            first_action: duration("Time from the case opening to a reviewer's first action."),
+            resolution: duration('Time from the case opening to its resolution.'),
+            hours: { enum: ['calendar', 'business'], default: 'calendar', 'x-expected': 'calendar or business' },
+          },
+        },
+      ],
+    },
+    reviews: {
       type: 'object',
       additionalProperties: false,
+      description: 'How many people must review a case, and what happens when they disagree.',
       properties: {
-        max_attempts: { type: 'integer', minimum: 1, default: 25, description: 'Attempts before the delivery is dead-lettered.' },
-        base: duration('First backoff (full jitter, doubling).', '500ms'),
-        cap: duration('Longest backoff between two attempts.', '1m'),
-        max_age: duration('Dead-letter a delivery still failing this long after its first attempt.', '1d'),
+        required: { type: 'integer', minimum: 1, maximum: 9, default: 1 },
+        agreement: { enum: ['unanimous', 'majority'], default: 'unanimous', 'x-expected': 'unanimous or majority' },
+      },
+    },
+    actions: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'What each role may do with cases of this type (default: reviewers, leads and admins may do everything; viewers nothing).',
+      properties: { reviewer: actionList, lead: actionList, admin: actionList },
+    },
+    limits: {
+      type: 'array',
+      description: 'Limits on deciding actions by a field of the record, per role (e.g. { field: amount, reviewer: 500, lead: 5000 }).',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['field'],
+        properties: {
+          field: { type: 'string', minLength: 1, description: 'Dotted path of a number in the record.' },
+          actions: { ...actionList, description: 'The actions the limit applies to (default approve and relabel).' },
+          reviewer: { type: 'number' },
+          lead: { type: 'number' },
+          admin: { type: 'number' },
+        },
+      },
+    },
+    escalation: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Escalation policy, in the manner of PagerDuty: levels fire in order, each after its delay from the case opening; the whole chain repeats `repeat` times.',
+      properties: {
+        levels: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['after', 'notify'],
+            properties: {
+              after: duration('Delay from the case opening (or the previous repeat of the chain).'),
+              notify: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'string',
+                  pattern: '^(team:|user:|oncall:|webhook:)|^(owner|backup)$',
+                  'x-expected': 'team:NAME, user:NAME, oncall:TEAM, webhook:URL, owner or backup',
+                },
+              },
+            },
+          },
+        },
+        repeat: { type: 'integer', minimum: 0, maximum: 10, default: 0 },
+        on_breach: {
+          enum: ['escalate', 'notify'],
+          default: 'notify',
+          description: 'On an SLA breach: notify the owner and the on-call (notify), or also move the case to the backup team (escalate).',
+        },
       },
     },
   },
 };
 
-const caseType = {
+const weekday = { enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], 'x-expected': 'mon, tue, wed, thu, fri, sat or sun' };
+const clockTime = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', 'x-expected': 'a time like 09:00' };
+
+const team = {
   type: 'object',
-  additionalProperties: true,
+  additionalProperties: false,
+  required: ['members'],
   properties: {
-    owner: { type: 'string', description: 'The team or user that owns cases of this type.' },
-    sla: duration('Time to resolution.'),
+    members: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      description: 'User names of the team (users are added with `airlock users add`).',
+    },
+    timezone: { type: 'string', default: 'UTC', description: 'IANA time zone of the working hours, e.g. Europe/Berlin.' },
+    working_hours: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        days: { type: 'array', items: weekday, uniqueItems: true, default: ['mon', 'tue', 'wed', 'thu', 'fri'] },
+        start: { ...clockTime, default: '09:00' },
+        end: { ...clockTime, default: '17:00' },
+      },
+    },
+    holidays: {
+      type: 'array',
+      items: { type: 'string', format: 'date', 'x-expected': 'a date like 2026-12-25' },
+      description: 'Days off (local dates).',
+    },
+    on_call: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rotation', 'starts'],
+      description: 'On-call rota: the people take turns, one shift each, from `starts`.',
+      properties: {
+        rotation: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        shift: duration('Length of one turn.', '7d'),
+        starts: { type: 'string', format: 'date-time', 'x-expected': 'a date-time like 2026-11-02T09:00:00Z' },
+      },
+    },
+    capacity: { type: 'number', exclusiveMinimum: 0, default: 10, description: 'Cases one reviewer resolves per working hour.' },
   },
 };
 
@@ -316,20 +538,26 @@ const pipeline = {
     },
     review: {
       type: 'object',
-      additionalProperties: true,
+      additionalProperties: false,
       properties: {
         case_types: { type: 'object', additionalProperties: caseType },
       },
     },
-    destinations: {
+    launch: {
       type: 'object',
-      additionalProperties: {
-        type: 'object',
-        required: ['type'],
-        properties: { type: { enum: ['webhook'], 'x-expected': 'webhook' } },
-        allOf: [{ if: { properties: { type: { const: 'webhook' } } }, then: webhookDestination }],
+      additionalProperties: false,
+      description: 'Launch facts: readiness and the runbook check read them.',
+      properties: {
+        go_live: { type: 'string', format: 'date', 'x-expected': 'a date like 2026-12-01' },
+        expected_peak: {
+          type: 'string',
+          pattern: RATE_PATTERN,
+          'x-expected': 'a rate like 20/s or 5000/day',
+          description: 'Records per unit of time at the busiest.',
+        },
       },
     },
+    destinations: { type: 'object', additionalProperties: destination },
   },
 };
 
@@ -391,6 +619,14 @@ export const configJsonSchema = {
           description: 'Largest request body accepted (413 above it).',
           'x-expected': 'a size such as 512kb or 10mb',
         },
+        auth: {
+          enum: ['required', 'off'],
+          default: 'required',
+          'x-expected': 'required or off',
+          description:
+            'required: every /v1 request signs in (session cookie from /v1/auth/login, or Authorization: Bearer TOKEN) and acts within its role. off: no sign-in, every request acts as an admin — only on a loopback host, for a laptop.',
+        },
+        session_ttl: duration('How long a sign-in lasts.', '12h'),
       },
     },
     worker: {
@@ -410,6 +646,12 @@ export const configJsonSchema = {
       },
     },
     alerts: { type: 'array', items: alertSink, description: 'Where alerts go.' },
+    teams: {
+      type: 'object',
+      description: 'The people who own review work: members, working hours, holidays, on-call rota and capacity.',
+      propertyNames: { pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$', 'x-expected': 'a name of letters, digits, ., - and _' },
+      additionalProperties: team,
+    },
     pipelines: {
       type: 'object',
       description: 'One entry per pipeline; the key is its name in URLs.',

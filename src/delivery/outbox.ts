@@ -62,7 +62,8 @@ export async function settleRecordIfDone(
     .where('record_id', '=', recordId)
     .execute();
   if (rows.some((r) => r.status === 'pending')) return undefined;
-  const dead = rows.filter((r) => r.status === 'dead_lettered').map((r) => r.destination);
+  // A discarded dead letter stays refused for good: the record is dead_lettered, not delivered.
+  const dead = rows.filter((r) => r.status === 'dead_lettered' || r.status === 'discarded').map((r) => r.destination);
   const status = dead.length > 0 ? 'dead_lettered' : 'delivered';
   await updateRecord(trx, pipeline, recordId, { status, updated_at: now });
   await appendEvents(

@@ -8,8 +8,8 @@ import type { Rate } from '../config/units.js';
 export class RateLimiter {
   private tokens: number;
   private last: number;
-  private readonly perMs: number;
-  readonly burst: number;
+  private perMs: number;
+  burst: number;
 
   constructor(
     readonly rate: Rate,
@@ -47,6 +47,18 @@ export class RateLimiter {
   /** Gives back tokens taken but not used (e.g. fewer items were due than tokens taken). */
   giveBack(n: number): void {
     this.tokens = Math.min(this.burst, this.tokens + n);
+  }
+
+  /** Changes the refill rate (requests per second) from now on, e.g. when a destination signals a lower limit. */
+  retune(perSecond: number, burst?: number): void {
+    this.refill();
+    this.perMs = perSecond / 1000;
+    if (burst !== undefined) this.burst = Math.max(1, burst);
+    this.tokens = Math.min(this.tokens, this.burst);
+  }
+
+  get perSecond(): number {
+    return this.perMs * 1000;
   }
 
   /** Milliseconds until one token is available. */

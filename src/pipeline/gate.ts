@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { GatePolicy, PipelineConfig } from '../config/load.js';
+import { evolveContract } from '../contract/evolve.js';
 import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
 import { newCase } from '../review/cases.js';
 import type { NewReviewCase } from '../store/cases.js';
@@ -125,6 +126,8 @@ export interface GateResult {
     contractVersion: number | null;
     /** The changed field's value in the example records (for sinks with include_values only). */
     examples: { record_id: string; value: unknown }[];
+    /** What accepting the change would change in the contract, from the example records. */
+    proposed: string[];
   };
 }
 
@@ -243,6 +246,8 @@ export async function gateRecords(
             exampleIds: detail.example_ids,
             contractVersion: version || null,
             examples: detail.example_ids.map((id) => ({ record_id: id, value: valueAtField(bodies.get(id), v.field) })),
+            // The contract diff accepting it would make (field names and kinds only, no values).
+            proposed: [...new Set(evolveContract(contract.schema, [...bodies.values()]).changes)],
           };
         }
       }
@@ -329,7 +334,8 @@ export async function alertHalt(rt: Runtime, pipeline: string, h: NonNullable<Ga
       title: `Pipeline ${pipeline} halted on a schema change`,
       text:
         `${h.records} records showed ${h.kind} on field "${h.field}" within ${Math.round(rt.config.pipelines[pipeline].gate.haltAfter.withinMs / 1000)}s. ` +
-        `Scoring is stopped; records are stored and wait. Accept the change with: airlock contract accept --pipeline ${pipeline} (or reject it with airlock contract reject --pipeline ${pipeline}).`,
+        `Scoring is stopped; records are stored and wait. ${h.proposed.length > 0 ? `Accepting it would change the contract: ${h.proposed.join('; ')}. ` : ''}` +
+        `Accept the change with: airlock contract accept --pipeline ${pipeline} (or reject it with airlock contract reject --pipeline ${pipeline}).`,
       fields: {
         pipeline,
         halt: h.haltId,

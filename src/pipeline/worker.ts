@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DeliveryStage } from '../delivery/worker.js';
 import { createModelAdapter, type ModelAdapter } from '../models/index.js';
+import { SlaStage } from '../review/sla-stage.js';
 import type { Runtime } from './context.js';
 import { RoutingPolicies } from './routing-policies.js';
 import { ScoringStage } from './scoring.js';
@@ -9,6 +10,8 @@ import { ScoringStage } from './scoring.js';
 interface Stage {
   name: string;
   runOnce(): Promise<number | { done: number; waitMs?: number }>;
+  /** Called when the pool stops, before its loops are awaited; resolves when the stage's work in hand is committed. */
+  stop?(): Promise<void> | void;
 }
 
 /**
@@ -26,6 +29,9 @@ export class WorkerPool {
 
   constructor(private readonly rt: Runtime) {
     this.policies = new RoutingPolicies(rt);
+    // SLA clocks and escalation chains of every open review case (once per process; the database decides who fires).
+    const sla = new SlaStage(rt);
+    this.stages.push({ name: 'review:sla', runOnce: () => sla.runOnce() });
     for (const p of Object.values(rt.config.pipelines)) {
       const model = createModelAdapter(p.model);
       this.models.push(model);
@@ -33,7 +39,7 @@ export class WorkerPool {
       this.stages.push({ name: `score:${p.name}`, runOnce: () => scoring.runOnce() });
       for (const d of Object.values(p.destinations)) {
         const delivery = new DeliveryStage(rt, p, d, this.owner);
-        this.stages.push({ name: `deliver:${p.name}:${d.name}`, runOnce: () => delivery.runOnce() });
+        this.stages.push({ name: `deliver:${p.name}:${d.name}`, runOnce: () => delivery.runOnce(), stop: () => delivery.stop() });
       }
     }
   }
@@ -52,8 +58,10 @@ export class WorkerPool {
   /** Stops claiming new work and waits for the work in hand to be committed. */
   async stop(): Promise<void> {
     this.stopped = true;
+    const drains = this.stages.map((s) => s.stop?.());
     this.wake();
     await Promise.all(this.loops);
+    await Promise.all(drains);
     this.loops = [];
     await Promise.all(this.models.map((m) => m.close?.()));
   }

@@ -9,13 +9,18 @@ import { UnparseableLine } from '../pipeline/ingest.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
 import { type Airlock, createAirlock } from '../pipeline/runtime.js';
-import { caseView, getRecordView, getRecordViewById } from '../pipeline/view.js';
-import { decideCase } from '../review/cases.js';
-import { getCase, listCases } from '../store/cases.js';
+import { getRecordView, getRecordViewById } from '../pipeline/view.js';
+import type { AccountRole } from '../review/accounts.js';
 import { contractVersions } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { countRecordsByStatus } from '../store/records.js';
+import { actorOf, DECIDERS, LEADS, registerAuth } from './auth.js';
+import { registerDeliveryRoutes } from './delivery-routes.js';
 import { openApiDocument } from './openapi.js';
+import { registerReviewRoutes } from './review-routes.js';
+
+const INGESTERS: AccountRole[] = ['admin', 'lead', 'reviewer', 'ingest'];
+
 import { problem, sendProblem, toProblem } from './problem.js';
 
 export type ServerRole = 'api' | 'worker' | 'all';
@@ -75,6 +80,8 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     },
   );
 
+  await registerAuth(app, rt);
+
   app.setErrorHandler((err, req, reply) => {
     const { problem: p, headers } = toProblem(err);
     if (p.status >= 500 && p.code !== 'DATABASE_UNAVAILABLE') req.log.error({ err }, 'request failed');
@@ -98,6 +105,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     return rt.metrics.registry.metrics();
   });
   app.get('/openapi.json', async () => openApiDocument(config));
+  registerDeliveryRoutes(app, rt);
 
   app.get('/v1/pipelines', async () => {
     const counts = await countRecordsByStatus(rt.store.db);
@@ -117,34 +125,38 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     };
   });
 
-  app.post('/v1/pipelines/:pipeline/records', async (req: FastifyRequest<{ Params: { pipeline: string } }>, reply) => {
-    const { pipeline } = req.params;
-    if (!config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
-    const body = req.body as ParsedBody | undefined;
-    if (!body) throw new AirlockError('BAD_REQUEST', 'send the records as application/json or application/x-ndjson');
-    if (body.items.length === 0) throw new AirlockError('BAD_REQUEST', 'the body holds no records');
-    const key = req.headers['idempotency-key'];
-    const idempotencyKey = typeof key === 'string' && key.length > 0 ? key : undefined;
-    const result = await airlock.ingestor.ingest(pipeline, body.items, { idempotencyKey });
-    const records = result.accepted.map((a) => ({ index: a.index, id: a.id, status: a.status, existing: a.existing }));
-    const payload = {
-      pipeline,
-      accepted: result.accepted.length,
-      ids: result.accepted.map((a) => a.id),
-      records,
-      refused: result.refused,
-    };
-    if (result.refused.length > 0 && result.accepted.length === 0) {
-      const allConflicts = result.refused.every((r) => r.code === 'CONFLICT');
-      const status = allConflicts ? 409 : 400;
-      const detail =
-        result.refused.length === 1 ? result.refused[0].message : `all ${result.refused.length} records were refused; see "refused"`;
-      return sendProblem(reply, problem(status, allConflicts ? 'CONFLICT' : 'BAD_REQUEST', detail, { refused: result.refused }));
-    }
-    // 207: part of the batch was stored, part refused (each refused item says why).
-    reply.code(result.refused.length > 0 ? 207 : 202);
-    return payload;
-  });
+  app.post(
+    '/v1/pipelines/:pipeline/records',
+    { config: { roles: INGESTERS } },
+    async (req: FastifyRequest<{ Params: { pipeline: string } }>, reply) => {
+      const { pipeline } = req.params;
+      if (!config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
+      const body = req.body as ParsedBody | undefined;
+      if (!body) throw new AirlockError('BAD_REQUEST', 'send the records as application/json or application/x-ndjson');
+      if (body.items.length === 0) throw new AirlockError('BAD_REQUEST', 'the body holds no records');
+      const key = req.headers['idempotency-key'];
+      const idempotencyKey = typeof key === 'string' && key.length > 0 ? key : undefined;
+      const result = await airlock.ingestor.ingest(pipeline, body.items, { idempotencyKey });
+      const records = result.accepted.map((a) => ({ index: a.index, id: a.id, status: a.status, existing: a.existing }));
+      const payload = {
+        pipeline,
+        accepted: result.accepted.length,
+        ids: result.accepted.map((a) => a.id),
+        records,
+        refused: result.refused,
+      };
+      if (result.refused.length > 0 && result.accepted.length === 0) {
+        const allConflicts = result.refused.every((r) => r.code === 'CONFLICT');
+        const status = allConflicts ? 409 : 400;
+        const detail =
+          result.refused.length === 1 ? result.refused[0].message : `all ${result.refused.length} records were refused; see "refused"`;
+        return sendProblem(reply, problem(status, allConflicts ? 'CONFLICT' : 'BAD_REQUEST', detail, { refused: result.refused }));
+      }
+      // 207: part of the batch was stored, part refused (each refused item says why).
+      reply.code(result.refused.length > 0 ? 207 : 202);
+      return payload;
+    },
+  );
 
   app.get('/v1/pipelines/:pipeline/records/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
     if (!config.pipelines[req.params.pipeline])
@@ -168,6 +180,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   });
   app.post(
     '/v1/pipelines/:pipeline/thresholds/:version/approve',
+    { config: { roles: LEADS } },
     async (req: FastifyRequest<{ Params: { pipeline: string; version: string } }>) => {
       if (!config.pipelines[req.params.pipeline])
         throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
@@ -175,41 +188,13 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
       if (!Number.isInteger(version) || version < 1) throw new AirlockError('NOT_FOUND', `no routing version ${req.params.version}`);
       const body = req.body as ParsedBody | undefined;
       const by = body?.single ? (body.items[0] as { by?: unknown }).by : undefined;
-      const v = await activateVersion(rt.store, req.params.pipeline, version, typeof by === 'string' ? by : null, rt.clock.now());
+      const v = await activateVersion(rt.store, req.params.pipeline, version, actorOf(req, by), rt.clock.now());
       airlock.workers.policies.invalidate();
       return v;
     },
   );
 
-  app.get('/v1/review/cases', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
-    const q = req.query;
-    const status = q.status === 'resolved' ? 'resolved' : q.status === 'all' ? undefined : 'open';
-    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100) || 100));
-    const rows = await listCases(rt.store.db, { status, pipeline: q.pipeline, type: q.type, limit });
-    return { cases: rows.map(caseView) };
-  });
-  app.get('/v1/review/cases/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const c = await getCase(rt.store.db, parseCaseId(req.params.id));
-    if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
-    return caseView(c);
-  });
-  app.post('/v1/review/cases/:id/decision', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const body = req.body as ParsedBody | undefined;
-    const verdict = body?.single ? (body.items[0] as Record<string, unknown>) : undefined;
-    if (!verdict || typeof verdict !== 'object') throw new AirlockError('BAD_REQUEST', 'send one JSON object: { "label": … }');
-    const label = verdict.label;
-    if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
-      throw new AirlockError('BAD_REQUEST', 'a decision needs a "label" (string)');
-    }
-    const id = parseCaseId(req.params.id);
-    const out = await decideCase(rt, id, {
-      label: String(label),
-      by: typeof verdict.by === 'string' ? verdict.by : undefined,
-      note: typeof verdict.note === 'string' ? verdict.note : undefined,
-    });
-    rt.wake();
-    return getRecordView(rt, out.pipeline, out.recordId);
-  });
+  registerReviewRoutes(app, rt);
 
   const pipelineParam = (name: string) => {
     if (!config.pipelines[name]) throw new AirlockError('NOT_FOUND', `pipeline "${name}" is not in the config`);
@@ -250,25 +235,33 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   app.get('/v1/pipelines/:pipeline/halt', async (req: FastifyRequest<{ Params: { pipeline: string } }>) =>
     haltStatus(rt, pipelineParam(req.params.pipeline)),
   );
-  app.post('/v1/pipelines/:pipeline/halt/accept', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
-    const body = jsonObject(req);
-    const schema = body.contract;
-    if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
-      throw new AirlockError('BAD_REQUEST', '"contract" must be a JSON Schema object');
-    }
-    return acceptHalt(rt, pipelineParam(req.params.pipeline), {
-      by: optionalString(body, 'by') ?? null,
-      note: optionalString(body, 'note'),
-      schema: schema as object | undefined,
-    });
-  });
-  app.post('/v1/pipelines/:pipeline/halt/reject', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
-    const body = jsonObject(req);
-    return rejectHalt(rt, pipelineParam(req.params.pipeline), {
-      by: optionalString(body, 'by') ?? null,
-      note: optionalString(body, 'note'),
-    });
-  });
+  app.post(
+    '/v1/pipelines/:pipeline/halt/accept',
+    { config: { roles: LEADS } },
+    async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+      const body = jsonObject(req);
+      const schema = body.contract;
+      if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+        throw new AirlockError('BAD_REQUEST', '"contract" must be a JSON Schema object');
+      }
+      return acceptHalt(rt, pipelineParam(req.params.pipeline), {
+        by: actorOf(req, body.by),
+        note: optionalString(body, 'note'),
+        schema: schema as object | undefined,
+      });
+    },
+  );
+  app.post(
+    '/v1/pipelines/:pipeline/halt/reject',
+    { config: { roles: LEADS } },
+    async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+      const body = jsonObject(req);
+      return rejectHalt(rt, pipelineParam(req.params.pipeline), {
+        by: actorOf(req, body.by),
+        note: optionalString(body, 'note'),
+      });
+    },
+  );
 
   app.get('/v1/quarantine', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
     const q = req.query;
@@ -280,10 +273,11 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   );
   app.post(
     '/v1/pipelines/:pipeline/quarantine/:id/release',
+    { config: { roles: DECIDERS } },
     async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>, reply) => {
       const body = jsonObject(req);
       const out = await releaseQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
-        by: optionalString(body, 'by') ?? null,
+        by: actorOf(req, body.by),
         note: optionalString(body, 'note'),
         body: body.record,
       });
@@ -292,13 +286,17 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
       return out;
     },
   );
-  app.post('/v1/pipelines/:pipeline/quarantine/:id/discard', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
-    const body = jsonObject(req);
-    return discardQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
-      by: optionalString(body, 'by') ?? null,
-      reason: optionalString(body, 'reason') ?? '',
-    });
-  });
+  app.post(
+    '/v1/pipelines/:pipeline/quarantine/:id/discard',
+    { config: { roles: DECIDERS } },
+    async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
+      const body = jsonObject(req);
+      return discardQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
+        by: actorOf(req, body.by),
+        reason: optionalString(body, 'reason') ?? '',
+      });
+    },
+  );
 
   let listening = false;
   return {
@@ -320,7 +318,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   };
 }
 
-function parseCaseId(raw: string): number {
+function _parseCaseId(raw: string): number {
   const id = Number(raw);
   if (!Number.isSafeInteger(id) || id <= 0) throw new AirlockError('NOT_FOUND', `review case ${raw} does not exist`);
   return id;

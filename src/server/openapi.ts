@@ -227,6 +227,134 @@ export function openApiDocument(config: AirlockConfig) {
           },
         },
       },
+      '/v1/auth/login': {
+        post: {
+          summary: 'Sign in: sets the session cookie (HttpOnly, SameSite=Strict) and answers the CSRF token writes must send',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['name', 'password'],
+                  properties: { name: { type: 'string' }, password: { type: 'string' } },
+                },
+              },
+            },
+          },
+          responses: {
+            200: { description: '{ user, csrf_token, expires_at }' },
+            401: problemResponse('Wrong name or password.'),
+            429: problemResponse('Too many attempts (Retry-After).'),
+          },
+        },
+      },
+      '/v1/auth/logout': { post: { summary: 'Sign out (the session ends on the server)', responses: { 200: { description: 'OK' } } } },
+      '/v1/auth/me': {
+        get: {
+          summary: 'Who is signed in, and the CSRF token of the session',
+          responses: { 200: { description: 'OK' }, 401: problemResponse('Not signed in.') },
+        },
+      },
+      '/v1/users': {
+        get: { summary: 'Users (admin)', responses: { 200: { description: 'OK' }, 403: problemResponse('Not an admin.') } },
+        post: {
+          summary: 'Add a user (admin)',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['name', 'role'],
+                  properties: {
+                    name: { type: 'string' },
+                    role: { enum: ['admin', 'lead', 'reviewer', 'viewer', 'ingest'] },
+                    password: { type: 'string', minLength: 10 },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 201: { description: 'Added.' }, 409: problemResponse('The user exists.') },
+        },
+      },
+      '/v1/users/{name}': {
+        patch: {
+          summary: 'Change a role, set a password, or disable (admin)',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { role: { type: 'string' }, password: { type: 'string' }, disabled: { const: true } },
+                },
+              },
+            },
+          },
+          responses: { 200: { description: 'OK' }, 404: problemResponse('No such user.') },
+        },
+      },
+      '/v1/users/{name}/tokens': {
+        post: {
+          summary: 'Create an API token for a user; the token is answered once (admin)',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 201: { description: '{ id, token }' } },
+        },
+      },
+      '/v1/tokens': { get: { summary: 'Tokens, never their values (admin)', responses: { 200: { description: 'OK' } } } },
+      '/v1/tokens/{id}': {
+        delete: {
+          summary: 'Revoke a token (admin)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'Revoked.' }, 404: problemResponse('No such active token.') },
+        },
+      },
+      '/v1/review/next': {
+        post: {
+          summary: 'Claim the most urgent case the caller may take, with a lease',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    pipeline: { type: 'string' },
+                    type: { type: 'string' },
+                    exclude: { type: 'array', items: { type: 'integer' } },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 200: { description: '{ case, record } or { case: null }' } },
+        },
+      },
+      '/v1/review/cases/{id}/heartbeat': {
+        post: {
+          summary: 'Extend the lease of a held case',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'OK' }, 409: problemResponse('Held by someone else.') },
+        },
+      },
+      '/v1/review/cases/{id}/release': {
+        post: {
+          summary: 'Give a held case back to the queue',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'OK' } },
+        },
+      },
+      '/v1/review/metrics': {
+        get: {
+          summary: 'Queue figures: depth and age, time to first action p50/p95, SLA attainment, overturn rate, throughput, agreement',
+          parameters: [
+            { name: 'pipeline', in: 'query', schema: { type: 'string' } },
+            { name: 'days', in: 'query', schema: { type: 'integer', default: 30 } },
+          ],
+          responses: { 200: { description: 'OK' } },
+        },
+      },
       '/v1/review/cases': {
         get: {
           summary: 'Review cases',
@@ -256,8 +384,11 @@ export function openApiDocument(config: AirlockConfig) {
               'application/json': {
                 schema: {
                   type: 'object',
-                  required: ['label'],
-                  properties: { label: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } },
+                  properties: {
+                    action: { enum: ['approve', 'relabel', 'reject', 'request_info', 'escalate'] },
+                    label: { type: 'string' },
+                    reason: { type: 'string' },
+                  },
                 },
               },
             },

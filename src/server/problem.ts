@@ -76,7 +76,8 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
         : err.details
           ? { details: err.details }
           : {};
-    const headers: Record<string, string> = err.httpStatus === 503 ? { 'retry-after': '5' } : {};
+    const headers: Record<string, string> = { ...(err.httpStatus === 503 ? { 'retry-after': '5' } : {}), ...(err.headers ?? {}) };
+    if (err.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer realm="airlock"';
     return { problem: problem(err.httpStatus, err.code, err.message, extra), headers };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };

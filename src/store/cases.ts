@@ -9,6 +9,10 @@ export interface NewReviewCase {
   reason: Record<string, unknown>;
   slaDueAt: number | null;
   now: number;
+  /** 0 critical … 3 low (default 2, normal). */
+  priority?: number;
+  firstActionDueAt?: number | null;
+  reviewsRequired?: number;
 }
 
 export async function insertCases(db: Kysely<Tables>, cases: NewReviewCase[]): Promise<void> {
@@ -25,6 +29,9 @@ export async function insertCases(db: Kysely<Tables>, cases: NewReviewCase[]): P
           reason: JSON.stringify(c.reason),
           sla_due_at: c.slaDueAt,
           created_at: c.now,
+          priority: c.priority ?? 2,
+          first_action_due_at: c.firstActionDueAt ?? null,
+          reviews_required: c.reviewsRequired ?? 1,
         })),
       )
       .execute();

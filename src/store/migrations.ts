@@ -1,6 +1,9 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { DatabaseKind } from './db.js';
 
+/** Sorts cases without a deadline after every case with one (the largest exact integer in a double). */
+export const NO_DEADLINE = 9007199254740991;
+
 /** One set of migrations for both backends; the only difference is how an auto-increment key is spelled. */
 function migrations(kind: DatabaseKind): Record<string, Migration> {
   const autoId = (name: string) =>
@@ -173,6 +176,125 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
       },
       async down(db: Kysely<unknown>) {
         for (const t of ['halts', 'change_sightings', 'contract_versions']) await sql`drop table if exists ${sql.raw(t)}`.execute(db);
+      },
+    },
+    '0004_delivery_limits_and_breakers': {
+      async up(db: Kysely<unknown>) {
+        const real = kind === 'postgres' ? sql.raw('double precision') : sql.raw('real');
+        // One row per destination: the token bucket every process leases from (PostgreSQL), and what pacing learned.
+        await sql`create table delivery_limits (
+          pipeline text not null,
+          destination text not null,
+          tokens ${real} not null,
+          refilled_at ${ms} not null,
+          rate_per_second ${real},
+          found_per_second ${real},
+          found_source text,
+          signal text,
+          updated_at ${ms} not null,
+          primary key (pipeline, destination)
+        )`.execute(db);
+        // One row per destination: its circuit breaker, shared by every process.
+        await sql`create table delivery_breakers (
+          pipeline text not null,
+          destination text not null,
+          state text not null,
+          window_start ${ms} not null,
+          calls ${real} not null,
+          failures ${real} not null,
+          prev_calls ${real} not null,
+          prev_failures ${real} not null,
+          opened_at ${ms},
+          open_until ${ms},
+          probes integer not null,
+          probe_successes integer not null,
+          openings integer not null,
+          updated_at ${ms} not null,
+          primary key (pipeline, destination)
+        )`.execute(db);
+        await sql`create index deliveries_dead on deliveries (status, pipeline, destination, updated_at)`.execute(db);
+        // In-flight deliveries per destination (the concurrency cap shared by all processes counts them).
+        await sql`create index deliveries_leased on deliveries (pipeline, destination, lease_until)`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        await sql`drop index if exists deliveries_dead`.execute(db);
+        await sql`drop index if exists deliveries_leased`.execute(db);
+        for (const t of ['delivery_breakers', 'delivery_limits']) await sql`drop table if exists ${sql.raw(t)}`.execute(db);
+      },
+    },
+    '0005_review_product': {
+      async up(db: Kysely<unknown>) {
+        // People: local accounts (scrypt password hashes), their sessions and machine tokens (stored hashed).
+        await sql`create table users (
+          ${autoId('id')},
+          name text not null unique,
+          role text not null,
+          password_hash text,
+          created_at ${ms} not null,
+          disabled_at ${ms}
+        )`.execute(db);
+        await sql`create table sessions (
+          id_hash text primary key,
+          user_id ${ms} not null,
+          csrf text not null,
+          created_at ${ms} not null,
+          expires_at ${ms} not null
+        )`.execute(db);
+        await sql`create table api_tokens (
+          ${autoId('id')},
+          user_id ${ms} not null,
+          name text not null,
+          token_hash text not null unique,
+          created_at ${ms} not null,
+          last_used_at ${ms},
+          revoked_at ${ms}
+        )`.execute(db);
+        // The queue as a product: priority, the owning team, a lease per claim, SLA clocks, escalation.
+        for (const col of [
+          sql`priority integer not null default 2`,
+          sql`claimed_by text`,
+          sql`lease_until ${ms}`,
+          sql`first_action_at ${ms}`,
+          sql`first_action_due_at ${ms}`,
+          sql`waiting_since ${ms}`,
+          sql`paused_ms ${ms} not null default 0`,
+          sql`breached_at ${ms}`,
+          sql`reviews_required integer not null default 1`,
+          sql`state text not null default 'open'`,
+        ]) {
+          await sql`alter table review_cases add column ${col}`.execute(db);
+        }
+        // The queue's order (priority, deadline — none last —, age) over open cases only: "next case" walks it.
+        await sql`create index review_cases_next on review_cases (status, priority, (coalesce(sla_due_at, ${sql.raw(String(NO_DEADLINE))})), id)`.execute(
+          db,
+        );
+        // Each reviewer's action on a case (several when a case needs more than one review).
+        await sql`create table case_actions (
+          ${autoId('id')},
+          case_id ${ms} not null,
+          actor text not null,
+          role text not null,
+          action text not null,
+          label text,
+          reason text,
+          at ${ms} not null
+        )`.execute(db);
+        await sql`create index case_actions_case on case_actions (case_id, id)`.execute(db);
+        // Escalation steps that fired: the unique key makes each (case, repeat, level) fire exactly once, whatever
+        // the number of processes.
+        await sql`create table case_escalations (
+          case_id ${ms} not null,
+          repeat integer not null,
+          level integer not null,
+          fired_at ${ms} not null,
+          targets text not null,
+          primary key (case_id, repeat, level)
+        )`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ['case_escalations', 'case_actions', 'api_tokens', 'sessions', 'users']) {
+          await sql`drop table if exists ${sql.raw(t)}`.execute(db);
+        }
       },
     },
   };

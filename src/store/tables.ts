@@ -69,9 +69,74 @@ export interface ReviewCasesTable {
   resolved_at: number | null;
   /** JSON: { label, by, note }. */
   resolution: string | null;
+  /** 0 critical, 1 high, 2 normal, 3 low. */
+  priority: Generated<number>;
+  /** The reviewer holding the case, until `lease_until`. */
+  claimed_by: string | null;
+  lease_until: number | null;
+  first_action_at: number | null;
+  first_action_due_at: number | null;
+  /** Set while the case waits for information (its SLA clock is paused). */
+  waiting_since: number | null;
+  /** Time spent waiting for information so far (added to the SLA deadlines). */
+  paused_ms: Generated<number>;
+  breached_at: number | null;
+  reviews_required: Generated<number>;
+  /** `open`, `waiting_info`, `needs_adjudication`, `resolved`. */
+  state: Generated<string>;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead_lettered';
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  role: 'admin' | 'lead' | 'reviewer' | 'viewer' | 'ingest';
+  /** scrypt: `scrypt$N$r$p$salt$hash` (base64); null for token-only accounts. */
+  password_hash: string | null;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface SessionsTable {
+  /** sha256 of the session id (the cookie holds the id; the database only its hash). */
+  id_hash: string;
+  user_id: number;
+  csrf: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface CaseActionsTable {
+  id: Generated<number>;
+  case_id: number;
+  actor: string;
+  role: string;
+  action: string;
+  label: string | null;
+  reason: string | null;
+  at: number;
+}
+
+export interface CaseEscalationsTable {
+  case_id: number;
+  repeat: number;
+  level: number;
+  fired_at: number;
+  /** JSON array of the targets notified. */
+  targets: string;
+}
+
+/** `discarded`: a dead letter a person gave up on, with a reason (it counts as refused for good). */
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead_lettered' | 'discarded';
 
 export interface DeliveriesTable {
   seq: Generated<number>;
@@ -149,6 +214,13 @@ export interface Tables {
   contract_versions: ContractVersionsTable;
   change_sightings: ChangeSightingsTable;
   halts: HaltsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  case_actions: CaseActionsTable;
+  case_escalations: CaseEscalationsTable;
+  delivery_limits: DeliveryLimitsTable;
+  delivery_breakers: DeliveryBreakersTable;
 }
 
 export type ContractVersionRow = Selectable<ContractVersionsTable>;
@@ -202,4 +274,38 @@ export interface HaltsTable {
   resolved_by: string | null;
   /** JSON: { version?, note?, released, quarantined }. */
   resolution: string | null;
+}
+
+/** The shared token bucket of one destination (leased in blocks by every process) and what pacing learned. */
+export interface DeliveryLimitsTable {
+  pipeline: string;
+  destination: string;
+  tokens: number;
+  refilled_at: number;
+  /** The rate the bucket was last refilled at (configured, signalled or adaptive). */
+  rate_per_second: number | null;
+  /** The limit found without configuration: from the destination's headers or by AIMD. */
+  found_per_second: number | null;
+  found_source: string | null;
+  /** JSON: the last rate-limit signal seen ({ limit, remaining, reset_ms, window_ms, source, at }). */
+  signal: string | null;
+  updated_at: number;
+}
+
+/** The circuit breaker of one destination (src/delivery/breaker.ts), shared by every process. */
+export interface DeliveryBreakersTable {
+  pipeline: string;
+  destination: string;
+  state: 'closed' | 'open' | 'half_open';
+  window_start: number;
+  calls: number;
+  failures: number;
+  prev_calls: number;
+  prev_failures: number;
+  opened_at: number | null;
+  open_until: number | null;
+  probes: number;
+  probe_successes: number;
+  openings: number;
+  updated_at: number;
 }

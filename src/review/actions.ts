@@ -1,0 +1,360 @@
+import type { Kysely } from 'kysely';
+import { type CaseTypeConfig, defaultCaseType, type PipelineConfig, REVIEW_ACTIONS, type ReviewAction } from '../config/load.js';
+import { AirlockError } from '../errors.js';
+import type { Runtime } from '../pipeline/context.js';
+import { acceptHalt, rejectHalt } from '../pipeline/halts.js';
+import { discardQuarantined, releaseQuarantined } from '../pipeline/quarantine.js';
+import { getCase, resolveCase } from '../store/cases.js';
+import { appendEvents } from '../store/events.js';
+import { lockRecord } from '../store/records.js';
+import type { ReviewCaseRow, Tables } from '../store/tables.js';
+import { consensus, verdictOutcome } from './agreement.js';
+import { allowedActions, mayAct } from './authority.js';
+import { resolveWithLabel } from './cases.js';
+import { holderOf, type Reviewer } from './queue.js';
+
+/** A person's decision on a case (the issue's shape); `{ label }` alone is the short form of approve/relabel. */
+export interface CaseDecision {
+  action: ReviewAction;
+  label?: string;
+  reason?: string;
+}
+
+export interface ActionOutcome {
+  case_id: number;
+  action: ReviewAction;
+  /** What became of the case: resolved, pending (more reviews needed), needs_adjudication, waiting_info, escalated. */
+  case_state: 'resolved' | 'pending' | 'needs_adjudication' | 'waiting_info' | 'escalated';
+  pipeline: string;
+  record_id: string;
+}
+
+/** The settings of a case type for a pipeline: the config's, or the defaults of a built-in type. */
+export function caseTypeOf(pipeline: PipelineConfig | undefined, type: string): CaseTypeConfig {
+  const configured = pipeline?.review.caseTypes[type];
+  if (configured) return configured;
+  const d = defaultCaseType();
+  // Deciding a schema change stops or resumes a whole pipeline: by default that is a lead's call.
+  if (type === 'schema_halt') d.actions.reviewer = ['request_info', 'escalate'];
+  return d;
+}
+
+/** Turns an API body into a decision, or says what is wrong with it. */
+export function parseDecision(body: Record<string, unknown>, modelLabel: string | null): CaseDecision {
+  const label = body.label;
+  if (label !== undefined && typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+    throw new AirlockError('BAD_REQUEST', '"label" must be a string');
+  }
+  const reason = body.reason ?? body.note;
+  if (reason !== undefined && typeof reason !== 'string') throw new AirlockError('BAD_REQUEST', '"reason" must be a string');
+  let action = body.action as ReviewAction | undefined;
+  if (action === undefined) {
+    if (label === undefined)
+      throw new AirlockError('BAD_REQUEST', `send { action: ${REVIEW_ACTIONS.join(' | ')}, label?, reason? } or { label }`);
+    action = modelLabel !== null && String(label) === modelLabel ? 'approve' : 'relabel';
+  }
+  if (!REVIEW_ACTIONS.includes(action))
+    throw new AirlockError('BAD_REQUEST', `"action" must be one of ${REVIEW_ACTIONS.join(', ')} (got ${JSON.stringify(action)})`);
+  if (action === 'relabel' && (label === undefined || String(label).trim() === ''))
+    throw new AirlockError('BAD_REQUEST', 'relabel needs a "label"');
+  if ((action === 'reject' || action === 'request_info' || action === 'escalate') && (!reason || reason.trim() === '')) {
+    throw new AirlockError('BAD_REQUEST', `${action} needs a "reason"`);
+  }
+  return { action, label: label === undefined ? undefined : String(label), reason: reason as string | undefined };
+}
+
+function modelLabelOf(record: { prediction: string | null } | undefined): string | null {
+  if (!record?.prediction) return null;
+  const p = JSON.parse(record.prediction) as { label?: unknown };
+  return typeof p.label === 'string' ? p.label : p.label === undefined ? null : String(p.label);
+}
+
+/** What a reviewer may do on a case now (for the console's buttons), with the record's values for the limits. */
+export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Reviewer): Promise<ReviewAction[]> {
+  if (c.status !== 'open') return [];
+  if (c.state === 'needs_adjudication' && r.role === 'reviewer') return [];
+  const record = await rt.store.db
+    .selectFrom('records')
+    .select('body')
+    .where('pipeline', '=', c.pipeline)
+    .where('id', '=', c.record_id)
+    .executeTakeFirst();
+  return allowedActions(r.role, caseTypeOf(rt.config.pipelines[c.pipeline], c.type), record ? JSON.parse(record.body) : {});
+}
+
+/**
+ * Acts on a case: checks the actor's role and the case type's authority (limits on the record's values) on the
+ * server, records the action (who, what, when, before and after), and moves the case on — resolved and its record
+ * decided, waiting for more reviews or a lead's adjudication, waiting for information (its SLA clock paused), or
+ * escalated to the backup team.
+ */
+export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, body: Record<string, unknown>): Promise<ActionOutcome> {
+  const db = rt.store.db;
+  const peek = await getCase(db, caseId);
+  if (!peek) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
+  // Cases that stand for a record in quarantine, a schema halt or a dead letter act through their own services.
+  if (peek.type === 'quarantine' || peek.type === 'schema_halt') return actOnBoundaryCase(rt, peek, actor, body);
+  const now = rt.clock.now();
+  return db.transaction().execute(async (trx) => {
+    const c = await lockCase(trx, rt, caseId);
+    const pipeline = rt.config.pipelines[c.pipeline];
+    if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
+    const record = await lockRecord(trx, rt.store.kind, c.pipeline, c.record_id);
+    const modelLabel = modelLabelOf(record);
+    const d = parseDecision(
+      body,
+      c.type === 'audit_sample' && record?.decision ? (JSON.parse(record.decision) as { label: string }).label : modelLabel,
+    );
+    checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
+    const before = { state: c.state, owner: c.owner, claimed_by: c.claimed_by };
+    const set: Record<string, unknown> = {};
+    if (c.first_action_at === null) set.first_action_at = now;
+    if (c.state === 'waiting_info' && d.action !== 'request_info') {
+      set.paused_ms = Number(c.paused_ms) + (now - Number(c.waiting_since));
+      set.waiting_since = null;
+      set.state = 'open';
+    }
+    await trx
+      .insertInto('case_actions')
+      .values({
+        case_id: caseId,
+        actor: actor.name,
+        role: actor.role,
+        action: d.action,
+        label: d.label ?? null,
+        reason: d.reason ?? null,
+        at: now,
+      })
+      .execute();
+    let state: ActionOutcome['case_state'];
+    if (d.action === 'request_info') {
+      Object.assign(set, { state: 'waiting_info', waiting_since: c.waiting_since ?? now, claimed_by: null, lease_until: null });
+      state = 'waiting_info';
+    } else if (d.action === 'escalate') {
+      const ct = caseTypeOf(pipeline, c.type);
+      Object.assign(set, {
+        owner: ct.backup ?? c.owner,
+        priority: Math.max(0, Number(c.priority) - 1),
+        claimed_by: null,
+        lease_until: null,
+      });
+      state = 'escalated';
+    } else {
+      state = await decide(trx, rt, c, pipeline, actor, d, modelLabel, now, set);
+    }
+    if (Object.keys(set).length > 0) await trx.updateTable('review_cases').set(set).where('id', '=', caseId).execute();
+    await appendEvents(
+      trx,
+      [
+        {
+          pipeline: c.pipeline,
+          recordId: c.record_id,
+          at: now,
+          kind: 'case_action',
+          detail: {
+            case_id: caseId,
+            by: actor.name,
+            role: actor.role,
+            action: d.action,
+            label: d.label ?? null,
+            reason: d.reason ?? null,
+            before,
+            after: { state, owner: (set.owner as string | undefined) ?? c.owner },
+          },
+        },
+      ],
+      rt.store.kind,
+    );
+    return { case_id: caseId, action: d.action, case_state: state, pipeline: c.pipeline, record_id: c.record_id };
+  });
+}
+
+async function lockCase(trx: Kysely<Tables>, rt: Runtime, caseId: number): Promise<ReviewCaseRow> {
+  let q = trx.selectFrom('review_cases').selectAll().where('id', '=', caseId);
+  if (rt.store.kind === 'postgres') q = q.forUpdate();
+  const c = await q.executeTakeFirst();
+  if (!c) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
+  if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${caseId} is already ${c.status}`);
+  return c;
+}
+
+function checkMayAct(rt: Runtime, c: ReviewCaseRow, actor: Reviewer, d: CaseDecision, recordBody: unknown, now: number): void {
+  const holder = holderOf(c, now);
+  if (holder && holder !== actor.name && actor.role !== 'lead' && actor.role !== 'admin') {
+    throw new AirlockError('CONFLICT', `review case ${c.id} is held by ${holder} until ${new Date(Number(c.lease_until)).toISOString()}`);
+  }
+  if (c.state === 'needs_adjudication' && actor.role !== 'lead' && actor.role !== 'admin') {
+    throw new AirlockError('FORBIDDEN', `review case ${c.id} waits for a lead to adjudicate: its reviewers disagreed`);
+  }
+  const ct = caseTypeOf(rt.config.pipelines[c.pipeline], c.type);
+  const ok = mayAct(actor.role, ct, d.action, recordBody);
+  if (!ok.allowed) throw new AirlockError('FORBIDDEN', `${actor.name} may not ${d.action} case ${c.id}: ${ok.reason}`);
+}
+
+/** approve / relabel / reject: one more verdict; resolves the case when the required reviews agree (or a lead adjudicates). */
+async function decide(
+  trx: Kysely<Tables>,
+  rt: Runtime,
+  c: ReviewCaseRow,
+  pipeline: PipelineConfig,
+  actor: Reviewer,
+  d: CaseDecision,
+  modelLabel: string | null,
+  now: number,
+  set: Record<string, unknown>,
+): Promise<ActionOutcome['case_state']> {
+  const isAudit = c.type === 'audit_sample';
+  if (d.action === 'approve' && !d.label && modelLabel === null && !isAudit) {
+    throw new AirlockError('BAD_REQUEST', `case ${c.id} has no model label to approve: relabel it with a "label"`);
+  }
+  if (d.action === 'reject' && isAudit)
+    throw new AirlockError('BAD_REQUEST', 'an audit sample takes a label (approve or relabel), not reject');
+  let outcome = verdictOutcome(d, modelLabel) as string;
+  const adjudicating = c.state === 'needs_adjudication';
+  const ct = caseTypeOf(pipeline, c.type);
+  if (!adjudicating && Number(c.reviews_required) > 1) {
+    const verdicts = (
+      await trx.selectFrom('case_actions').select(['action', 'label']).where('case_id', '=', Number(c.id)).orderBy('id').execute()
+    )
+      .map((a) => verdictOutcome({ action: a.action, label: a.label }, modelLabel))
+      .filter((v): v is string => v !== null);
+    const cons = consensus(verdicts, ct.reviews);
+    if (cons.status === 'pending') {
+      Object.assign(set, { claimed_by: null, lease_until: null });
+      return 'pending';
+    }
+    if (cons.status === 'needs_adjudication') {
+      Object.assign(set, {
+        state: 'needs_adjudication',
+        claimed_by: null,
+        lease_until: null,
+        priority: Math.max(0, Number(c.priority) - 1),
+      });
+      return 'needs_adjudication';
+    }
+    outcome = cons.outcome;
+  }
+  const by = actor.name;
+  if (outcome === 'reject') {
+    if (!(await resolveCase(trx, Number(c.id), { label: 'rejected', by, note: d.reason }, now))) {
+      throw new AirlockError('CONFLICT', `review case ${c.id} was decided by someone else`);
+    }
+    await trx
+      .updateTable('records')
+      .set({ status: 'discarded', updated_at: now })
+      .where('pipeline', '=', c.pipeline)
+      .where('id', '=', c.record_id)
+      .execute();
+    await appendEvents(
+      trx,
+      [
+        {
+          pipeline: c.pipeline,
+          recordId: c.record_id,
+          at: now,
+          kind: 'discarded',
+          detail: { by, reason: d.reason ?? null, case_id: Number(c.id) },
+        },
+      ],
+      rt.store.kind,
+    );
+  } else {
+    const label = outcome.startsWith('label:') ? outcome.slice('label:'.length) : (d.label ?? modelLabel ?? '');
+    await resolveWithLabel(trx, rt, c, { label, by, note: d.reason }, now);
+  }
+  Object.assign(set, { state: 'resolved', claimed_by: null, lease_until: null });
+  return 'resolved';
+}
+
+/** Quarantine and schema-halt cases: approve releases / accepts, reject discards / rejects (through their services). */
+async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer, body: Record<string, unknown>): Promise<ActionOutcome> {
+  if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${c.id} is already ${c.status}`);
+  const d = parseDecision({ action: body.action ?? 'approve', ...body }, null);
+  const now = rt.clock.now();
+  const record = await rt.store.db
+    .selectFrom('records')
+    .select('body')
+    .where('pipeline', '=', c.pipeline)
+    .where('id', '=', c.record_id)
+    .executeTakeFirst();
+  checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
+  const base = { case_id: Number(c.id), action: d.action, pipeline: c.pipeline, record_id: c.record_id };
+  if (d.action === 'request_info' || d.action === 'escalate') {
+    const pipeline = rt.config.pipelines[c.pipeline];
+    const set =
+      d.action === 'request_info'
+        ? {
+            state: 'waiting_info',
+            waiting_since: c.waiting_since ?? now,
+            claimed_by: null,
+            lease_until: null,
+            first_action_at: c.first_action_at ?? now,
+          }
+        : {
+            owner: caseTypeOf(pipeline, c.type).backup ?? c.owner,
+            priority: Math.max(0, Number(c.priority) - 1),
+            claimed_by: null,
+            lease_until: null,
+            first_action_at: c.first_action_at ?? now,
+          };
+    await rt.store.db.updateTable('review_cases').set(set).where('id', '=', Number(c.id)).execute();
+    await rt.store.db
+      .insertInto('case_actions')
+      .values({
+        case_id: Number(c.id),
+        actor: actor.name,
+        role: actor.role,
+        action: d.action,
+        label: null,
+        reason: d.reason ?? null,
+        at: now,
+      })
+      .execute();
+    await appendEvents(
+      rt.store.db,
+      [
+        {
+          pipeline: c.pipeline,
+          recordId: c.record_id,
+          at: now,
+          kind: 'case_action',
+          detail: { case_id: Number(c.id), by: actor.name, action: d.action, reason: d.reason ?? null },
+        },
+      ],
+      rt.store.kind,
+    );
+    return { ...base, case_state: d.action === 'request_info' ? 'waiting_info' : 'escalated' };
+  }
+  if (c.type === 'schema_halt') {
+    if (d.action === 'approve') await acceptHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
+    else if (d.action === 'reject') await rejectHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
+    else throw new AirlockError('BAD_REQUEST', 'a schema halt is approved (accepted) or rejected');
+  } else if (d.action === 'approve' || d.action === 'relabel') {
+    const edited = body.record;
+    const out = await releaseQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, note: d.reason, body: edited });
+    if (!out.released) {
+      throw new AirlockError(
+        'CONTRACT_VIOLATION',
+        `record ${c.record_id} still breaks the contract: ${out.violations.map((v) => `${v.kind} at ${v.path}`).join('; ')}`,
+        {
+          violations: out.violations,
+        },
+      );
+    }
+  } else {
+    await discardQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, reason: d.reason ?? '' });
+  }
+  await rt.store.db
+    .insertInto('case_actions')
+    .values({
+      case_id: Number(c.id),
+      actor: actor.name,
+      role: actor.role,
+      action: d.action,
+      label: null,
+      reason: d.reason ?? null,
+      at: now,
+    })
+    .execute();
+  return { ...base, case_state: 'resolved' };
+}

@@ -1,0 +1,201 @@
+import type { Runtime } from '../pipeline/context.js';
+import { appendEvents } from '../store/events.js';
+import type { ReviewCaseRow } from '../store/tables.js';
+import { caseTypeOf } from './actions.js';
+import { type BreachKind, planBreaches, planEscalation, type ResolvedTarget } from './escalation.js';
+
+/** case_escalations rows with this `repeat` mark SLA breaches (level 0: first action, 1: resolution), fired once. */
+const BREACH_REPEAT = -1;
+const BREACH_LEVEL: Record<BreachKind, number> = { first_action: 0, resolution: 1 };
+
+function describe(t: ResolvedTarget): string {
+  switch (t.kind) {
+    case 'user':
+      return `user ${t.user}`;
+    case 'team':
+      return `team ${t.team} (${t.members.join(', ') || 'no members'})`;
+    case 'webhook':
+      return `webhook ${new URL(t.url).host}`;
+    default:
+      return `${t.via} (unresolved: ${t.reason})`;
+  }
+}
+
+/**
+ * The SLA clocks and escalation chains of open cases, in every process. A step fires when its row is inserted into
+ * case_escalations — the primary key (case, repeat, level) lets exactly one process win, so a step fires exactly
+ * once however many servers run and however the clock jumps. Notifications go through the alert sinks (and to
+ * `webhook:` targets directly).
+ */
+export class SlaStage {
+  private nextRunAt = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  async runOnce(): Promise<{ done: number; waitMs: number }> {
+    const now = this.rt.clock.now();
+    if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
+    this.nextRunAt = now + this.intervalMs;
+    const { db } = this.rt.store;
+    const open = await db.selectFrom('review_cases').selectAll().where('status', '=', 'open').orderBy('id').limit(5000).execute();
+    if (open.length === 0) return { done: 0, waitMs: this.intervalMs };
+    const fired = await db
+      .selectFrom('case_escalations')
+      .select(['case_id', 'repeat', 'level'])
+      .where(
+        'case_id',
+        'in',
+        open.map((c) => Number(c.id)),
+      )
+      .execute();
+    const firedBy = new Map<number, { repeat: number; level: number }[]>();
+    for (const f of fired)
+      firedBy.set(Number(f.case_id), [...(firedBy.get(Number(f.case_id)) ?? []), { repeat: f.repeat, level: f.level }]);
+    for (const c of open) await this.check(c, firedBy.get(Number(c.id)) ?? [], now);
+    return { done: 0, waitMs: this.intervalMs };
+  }
+
+  private async check(c: ReviewCaseRow, fired: { repeat: number; level: number }[], now: number): Promise<number> {
+    const pipeline = this.rt.config.pipelines[c.pipeline];
+    if (!pipeline) return 0;
+    const ct = caseTypeOf(pipeline, c.type);
+    const teams = this.rt.config.teams;
+    // Time waiting for information does not count: the clock's pauses move every deadline (calendar time).
+    const paused = Number(c.paused_ms) + (c.waiting_since !== null ? now - Number(c.waiting_since) : 0);
+    const openedAt = Number(c.created_at) + paused;
+    let n = 0;
+    const steps = planEscalation({
+      openedAt,
+      now,
+      policy: ct.escalation,
+      fired: fired.filter((f) => f.repeat >= 0),
+      teams,
+      owner: c.owner ?? ct.owner,
+      backup: ct.backup,
+      calendar: ct.calendarTeam ?? null,
+    });
+    for (const step of steps) {
+      if (!(await this.claim(c, step.repeat, step.level, step.targets, now))) continue;
+      n++;
+      await this.notify(
+        c,
+        `escalation:${c.id}:${step.key}`,
+        'warning',
+        `Case ${c.id} (${c.type}) escalated, level ${step.level + 1}`,
+        step.targets,
+        now,
+        {
+          repeat: step.repeat,
+          level: step.level + 1,
+        },
+      );
+    }
+    if (c.waiting_since !== null) return n;
+    const plan = planBreaches({
+      openedAt,
+      now,
+      caseType: ct,
+      teams,
+      calendar: ct.calendarTeam ?? null,
+      firstActionAt: c.first_action_at === null ? null : Number(c.first_action_at),
+      notified: fired.filter((f) => f.repeat === BREACH_REPEAT).map((f) => (f.level === 0 ? 'first_action' : 'resolution')),
+      owner: c.owner ?? undefined,
+    });
+    for (const b of plan.breaches) {
+      if (!(await this.claim(c, BREACH_REPEAT, BREACH_LEVEL[b.kind], plan.notify, now))) continue;
+      n++;
+      if (b.kind === 'resolution' || c.breached_at === null) {
+        await this.rt.store.db
+          .updateTable('review_cases')
+          .set({ breached_at: now })
+          .where('id', '=', Number(c.id))
+          .where('breached_at', 'is', null)
+          .execute();
+      }
+      if (plan.moveTo) {
+        await this.rt.store.db
+          .updateTable('review_cases')
+          .set({ owner: plan.moveTo, priority: Math.max(0, Number(c.priority) - 1) })
+          .where('id', '=', Number(c.id))
+          .execute();
+      }
+      await this.notify(
+        c,
+        `sla_breach:${c.id}:${b.kind}`,
+        'critical',
+        `SLA breached: case ${c.id} (${c.type}) missed its ${b.kind === 'first_action' ? 'first-action' : 'resolution'} deadline`,
+        plan.notify,
+        now,
+        { kind: b.kind, due_at: new Date(b.dueAt).toISOString(), ...(plan.moveTo ? { moved_to: plan.moveTo } : {}) },
+      );
+    }
+    return n;
+  }
+
+  /** Inserts the step's row; false when another process (or an earlier round) already fired it. */
+  private async claim(c: ReviewCaseRow, repeat: number, level: number, targets: ResolvedTarget[], now: number): Promise<boolean> {
+    try {
+      await this.rt.store.db
+        .insertInto('case_escalations')
+        .values({ case_id: Number(c.id), repeat, level, fired_at: now, targets: JSON.stringify(targets.map((t) => t.via)) })
+        .execute();
+      return true;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code === '23505' || /UNIQUE|PRIMARY KEY/i.test(e.message ?? '')) return false;
+      throw err;
+    }
+  }
+
+  private async notify(
+    c: ReviewCaseRow,
+    key: string,
+    severity: 'warning' | 'critical',
+    title: string,
+    targets: ResolvedTarget[],
+    now: number,
+    fields: Record<string, string | number>,
+  ): Promise<void> {
+    const who = targets.map(describe).join('; ') || 'nobody (no targets resolved)';
+    await appendEvents(
+      this.rt.store.db,
+      [
+        {
+          pipeline: c.pipeline,
+          recordId: c.record_id,
+          at: now,
+          kind: severity === 'critical' ? 'sla_breached' : 'case_escalated',
+          detail: { case_id: Number(c.id), ...fields, notified: targets.map((t) => t.via) },
+        },
+      ],
+      this.rt.store.kind,
+    );
+    await this.rt.alerts.raise({
+      key,
+      severity,
+      title,
+      text: `Pipeline ${c.pipeline}, case ${c.id} (${c.type}), owner ${c.owner ?? 'nobody'}: notifying ${who}.`,
+      fields: { pipeline: c.pipeline, case_id: Number(c.id), type: c.type, owner: c.owner ?? '', notified: who, ...fields },
+    });
+    for (const t of targets) {
+      if (t.kind !== 'webhook') continue;
+      await fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          event: severity === 'critical' ? 'sla_breach' : 'escalation',
+          pipeline: c.pipeline,
+          case_id: Number(c.id),
+          type: c.type,
+          owner: c.owner,
+          title,
+          ...fields,
+        }),
+        signal: AbortSignal.timeout(10_000),
+      }).catch((err) => this.rt.logger.warn({ err: (err as Error).message, host: new URL(t.url).host }, 'escalation webhook failed'));
+    }
+  }
+}
