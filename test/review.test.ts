@@ -167,18 +167,36 @@ describe.each(backends)(
       expect((await next('li')).case?.id).not.toBe(c.id);
     });
 
+    it('searches cases by record content, and applies one decision to many cases, each within its authority', async () => {
+      const cases = [await send('o-10', 100, 'shipping'), await send('o-11', 200, 'shipping'), await send('o-12', 900, 'shipping')];
+      const found = await json(call('vic', 'GET', '/v1/review/cases?q=SHIPPING'));
+      expect(found.cases.map((c: { record_id: string }) => c.record_id).sort()).toEqual(['o-10', 'o-11', 'o-12']);
+      expect((await json(call('vic', 'GET', '/v1/review/cases?q=o-11'))).cases.map((c: { record_id: string }) => c.record_id)).toEqual([
+        'o-11',
+      ]);
+      expect((await json(call('vic', 'GET', '/v1/review/cases?q=100%25'))).cases).toEqual([]);
+      const bulk = await json(call('ana', 'POST', '/v1/review/cases/bulk', { ids: cases.map((c) => c.id), action: 'approve' }));
+      expect(bulk).toMatchObject({ done: 2, failed: 1 });
+      expect(bulk.results.map((r: { ok: boolean; case_state?: string; code?: string }) => r.case_state ?? r.code)).toEqual([
+        'pending',
+        'pending',
+        'FORBIDDEN',
+      ]);
+    });
+
     it('reports the queue’s figures: time to first action, SLA attainment, overturn rate, throughput', async () => {
       const m = await json(call('vic', 'GET', '/v1/review/metrics?pipeline=orders&days=30'));
       const lc = m.by_type.find((t: { type: string }) => t.type === 'low_confidence');
-      expect(lc.open).toBe(2);
+      expect(lc.open).toBe(5);
       expect(lc.sla_attainment).toEqual({ share: 1, met: 2, n: 2 });
-      expect(lc.time_to_first_action_ms.n).toBe(4);
+      expect(lc.time_to_first_action_ms.n).toBe(6);
       // o-1 kept the model's label; o-3 was overturned (refund → exchange).
       expect(m.overturn_rate).toEqual([{ label: 'refund', overturned: 1, n: 2, rate: 0.5 }]);
       const by = Object.fromEntries(m.throughput.map((t: { reviewer: string; decisions: number }) => [t.reviewer, t.decisions]));
-      expect(by).toEqual({ ana: 2, li: 2, dana: 2 });
+      expect(by).toEqual({ ana: 4, li: 2, dana: 2 });
       // Two cases had two or more verdicts (o-1 and o-3).
       expect(m.agreement.items).toBe(2);
+      expect(m.agreement.krippendorff_alpha).not.toBeNull();
     });
   },
 );

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type CaseTypeConfig, defaultCaseType, type PipelineConfig, REVIEW_ACTIONS, type ReviewAction } from '../config/load.js';
+import { discardDeadLetter, replayDeadLetters } from '../delivery/dead-letters.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
 import { acceptHalt, rejectHalt } from '../pipeline/halts.js';
@@ -93,7 +94,8 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
   const peek = await getCase(db, caseId);
   if (!peek) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
   // Cases that stand for a record in quarantine, a schema halt or a dead letter act through their own services.
-  if (peek.type === 'quarantine' || peek.type === 'schema_halt') return actOnBoundaryCase(rt, peek, actor, body);
+  if (peek.type === 'quarantine' || peek.type === 'schema_halt' || peek.type === 'dead_letter')
+    return actOnBoundaryCase(rt, peek, actor, body);
   const now = rt.clock.now();
   return db.transaction().execute(async (trx) => {
     const c = await lockCase(trx, rt, caseId);
@@ -266,7 +268,7 @@ async function decide(
   return 'resolved';
 }
 
-/** Quarantine and schema-halt cases: approve releases / accepts, reject discards / rejects (through their services). */
+/** Quarantine, schema-halt and dead-letter cases: approve releases / accepts / replays, reject discards / rejects / discards (through their services). */
 async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer, body: Record<string, unknown>): Promise<ActionOutcome> {
   if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${c.id} is already ${c.status}`);
   const d = parseDecision({ action: body.action ?? 'approve', ...body }, null);
@@ -325,7 +327,21 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     );
     return { ...base, case_state: d.action === 'request_info' ? 'waiting_info' : 'escalated' };
   }
-  if (c.type === 'schema_halt') {
+  if (c.type === 'dead_letter') {
+    const seqs = (
+      await rt.store.db
+        .selectFrom('deliveries')
+        .select('seq')
+        .where('pipeline', '=', c.pipeline)
+        .where('record_id', '=', c.record_id)
+        .where('status', '=', 'dead_lettered')
+        .execute()
+    ).map((r) => Number(r.seq));
+    if (seqs.length === 0) throw new AirlockError('CONFLICT', `record ${c.record_id} has no dead letter left`);
+    if (d.action === 'approve') await replayDeadLetters(rt, { ids: seqs }, { by: actor.name, note: d.reason });
+    else if (d.action === 'reject') for (const id of seqs) await discardDeadLetter(rt, id, { by: actor.name, reason: d.reason ?? '' });
+    else throw new AirlockError('BAD_REQUEST', 'a dead letter is approved (replayed) or rejected (discarded)');
+  } else if (c.type === 'schema_halt') {
     if (d.action === 'approve') await acceptHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
     else if (d.action === 'reject') await rejectHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
     else throw new AirlockError('BAD_REQUEST', 'a schema halt is approved (accepted) or rejected');

@@ -61,7 +61,7 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
     const q = req.query;
     const status = q.status === 'resolved' ? 'resolved' : q.status === 'all' ? undefined : 'open';
     const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100) || 100));
-    let rows = await listCases(db, { status, pipeline: q.pipeline, type: q.type, limit: q.mine || q.team ? 5000 : limit });
+    let rows = await listCases(db, { status, pipeline: q.pipeline, type: q.type, search: q.q, limit: q.mine || q.team ? 5000 : limit });
     const me = reviewerOf(req);
     const now = rt.clock.now();
     if (q.mine) rows = rows.filter((c) => holderOf(c, now) === me.name);
@@ -111,6 +111,29 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
       case: { ...queueCaseView(c, rt.clock.now()), allowed_actions: await actionsFor(rt, c, me) },
       record: await getRecordView(rt, c.pipeline, c.record_id),
     };
+  });
+
+  // Bulk: the same decision on many cases, each checked and applied on its own (one failure does not stop the rest).
+  app.post('/v1/review/cases/bulk', { config: { roles: DECIDERS } }, async (req) => {
+    const body = bodyOf(req);
+    const ids = body.ids;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500)
+      throw new AirlockError('BAD_REQUEST', '"ids" must list 1 to 500 case ids');
+    const { ids: _ids, ...decision } = body;
+    const me = reviewerOf(req, body);
+    const results = [];
+    for (const raw of ids) {
+      const id = Number(raw);
+      try {
+        const out = await actOnCase(rt, parseCaseId(String(raw)), me, decision);
+        results.push({ id, ok: true, case_state: out.case_state });
+      } catch (err) {
+        const e = err as AirlockError;
+        results.push({ id, ok: false, code: e.code ?? 'INTERNAL', error: e.message });
+      }
+    }
+    rt.wake();
+    return { done: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, results };
   });
 
   app.post('/v1/review/cases/:id/heartbeat', { config: { roles: DECIDERS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {

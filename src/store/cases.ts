@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ReviewCaseRow, Tables } from './tables.js';
 
 export interface NewReviewCase {
@@ -47,16 +47,31 @@ export interface CaseFilter {
   pipeline?: string;
   type?: string;
   limit?: number;
+  /** Text that the record id or the record's content contains (case-insensitive). */
+  search?: string;
 }
 
 export async function listCases(db: Kysely<Tables>, f: CaseFilter): Promise<ReviewCaseRow[]> {
-  let q = db.selectFrom('review_cases').selectAll();
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.pipeline) q = q.where('pipeline', '=', f.pipeline);
-  if (f.type) q = q.where('type', '=', f.type);
+  let q = db.selectFrom('review_cases').selectAll('review_cases');
+  if (f.status) q = q.where('review_cases.status', '=', f.status);
+  if (f.pipeline) q = q.where('review_cases.pipeline', '=', f.pipeline);
+  if (f.type) q = q.where('review_cases.type', '=', f.type);
+  if (f.search) {
+    const pattern = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q
+      .innerJoin('records', (j) =>
+        j.onRef('records.pipeline', '=', 'review_cases.pipeline').onRef('records.id', '=', 'review_cases.record_id'),
+      )
+      .where((eb) =>
+        eb.or([
+          eb(sql`lower(review_cases.record_id)`, 'like', sql`${pattern} escape '\\'`),
+          eb(sql`lower(records.body)`, 'like', sql`${pattern} escape '\\'`),
+        ]),
+      );
+  }
   return q
-    .orderBy('sla_due_at')
-    .orderBy('id')
+    .orderBy('review_cases.sla_due_at')
+    .orderBy('review_cases.id')
     .limit(f.limit ?? 100)
     .execute();
 }
