@@ -319,6 +319,12 @@ describe.each(backends)('HTTP API on %s', (backend) => {
     const doc = await json(fetch(`${base}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/pipelines/{pipeline}/records');
+    // Every route the server answers is in the document, with its method.
+    const undocumented = server.routes
+      .map((r) => r.split(' ') as [string, string])
+      .filter(([, url]) => url.startsWith('/v1/'))
+      .filter(([method, url]) => !doc.paths[url.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()]);
+    expect(undocumented).toEqual([]);
   });
 
   it('answers 409 on the /v1/records shortcut when an id names records in two pipelines', async () => {

@@ -35,8 +35,9 @@ export function caseTypeOf(pipeline: PipelineConfig | undefined, type: string): 
   const configured = pipeline?.review.caseTypes[type];
   if (configured) return configured;
   const d = defaultCaseType();
-  // Deciding a schema change stops or resumes a whole pipeline: by default that is a lead's call.
-  if (type === 'schema_halt') d.actions.reviewer = ['request_info', 'escalate'];
+  // Deciding a schema change stops or resumes a whole pipeline, and a replay sends to a vendor again: by default
+  // those are a lead's call (as their own routes require).
+  if (type === 'schema_halt' || type === 'dead_letter') d.actions.reviewer = ['request_info', 'escalate'];
   return d;
 }
 

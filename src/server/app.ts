@@ -37,6 +37,8 @@ export interface AirlockServer {
   app: FastifyInstance;
   airlock: Airlock;
   role: ServerRole;
+  /** Every route as `METHOD /path` (HEAD left out). */
+  routes: string[];
   /** Starts the workers (roles worker and all) and the HTTP listener (roles api and all); resolves to its URL. */
   listen(options?: { port?: number; host?: string }): Promise<string | undefined>;
   close(): Promise<void>;
@@ -58,6 +60,12 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     bodyLimit: config.server.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+  });
+
+  // Every route, for the test that keeps the OpenAPI document complete.
+  const routes: string[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of ([] as string[]).concat(r.method)) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
   });
 
   app.removeAllContentTypeParsers();
@@ -303,6 +311,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     app,
     airlock,
     role,
+    routes,
     async listen(opts = {}) {
       if (role !== 'api') airlock.workers.start();
       if (role === 'worker') return undefined;

@@ -355,6 +355,94 @@ export function openApiDocument(config: AirlockConfig) {
           responses: { 200: { description: 'OK' } },
         },
       },
+      '/v1/destinations': {
+        get: {
+          summary: 'Per destination: rate against its limit (configured, stated or found by AIMD), 429s, breaker state, dead letters',
+          responses: { 200: { description: 'OK' } },
+        },
+      },
+      '/v1/dead-letters': {
+        get: {
+          summary: 'Dead letters: deliveries a destination refused for good',
+          parameters: [
+            { name: 'pipeline', in: 'query', schema: { type: 'string' } },
+            { name: 'destination', in: 'query', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer' } },
+          ],
+          responses: { 200: { description: 'OK' } },
+        },
+      },
+      '/v1/dead-letters/{id}': {
+        get: {
+          summary: 'One dead letter: the request, the last response, every attempt',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('No such delivery.') },
+        },
+      },
+      '/v1/dead-letters/{id}/replay': {
+        post: {
+          summary: 'Put a dead letter back in the outbox (lead or admin)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'Replayed.' }, 409: problemResponse('Not a dead letter.') },
+        },
+      },
+      '/v1/dead-letters/replay': {
+        post: {
+          summary: 'Replay many dead letters: by ids, or by pipeline and destination (lead or admin)',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    ids: { type: 'array', items: { type: 'integer' } },
+                    pipeline: { type: 'string' },
+                    destination: { type: 'string' },
+                    limit: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 200: { description: 'The replayed deliveries.' } },
+        },
+      },
+      '/v1/dead-letters/{id}/discard': {
+        post: {
+          summary: 'Give up on a dead letter, with a reason (lead or admin)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string' } } } },
+            },
+          },
+          responses: { 200: { description: 'Discarded.' }, 400: problemResponse('No reason given.') },
+        },
+      },
+      '/v1/review/cases/bulk': {
+        post: {
+          summary: 'One decision on many cases, each checked and applied on its own',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['ids', 'action'],
+                  properties: {
+                    ids: { type: 'array', items: { type: 'integer' }, maxItems: 500 },
+                    action: { type: 'string' },
+                    label: { type: 'string' },
+                    reason: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 200: { description: '{ done, failed, results }' } },
+        },
+      },
       '/v1/review/cases': {
         get: {
           summary: 'Review cases',
