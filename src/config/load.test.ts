@@ -44,7 +44,13 @@ describe('a valid config', () => {
     expect(config.file).toBe(path.join(quickstartDir, 'airlock.yaml'));
     expect(config.dir).toBe(quickstartDir);
     expect(config.database).toBe(`sqlite:${path.join(quickstartDir, '.airlock/quickstart.db')}`);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024, auth: 'off', sessionTtlMs: 12 * 3_600_000 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimit: 10 * 1024 * 1024,
+      auth: 'off',
+      sessionTtlMs: 12 * 3_600_000,
+    });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
     expect(config.logging).toEqual({ level: 'info' });
     expect(config.alerts).toEqual([{ type: 'log' }]);
@@ -130,7 +136,13 @@ describe('a valid config', () => {
   test('an empty file is every default', () => {
     const config = parseConfig('', { env: {}, dir: '/srv/airlock' });
     expect(config.database).toBe(`sqlite:${path.resolve('/srv/airlock', '.airlock/airlock.db')}`);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024, auth: 'required', sessionTtlMs: 12 * 3_600_000 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimit: 10 * 1024 * 1024,
+      auth: 'required',
+      sessionTtlMs: 12 * 3_600_000,
+    });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
     expect(config.alerts).toEqual([]);
     expect(config.pipelines).toEqual({});
