@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/db.js';
 import { runAirlock } from './support/cli.js';
 import { ensureBuilt } from './support/serve.js';
 
@@ -227,5 +228,35 @@ describe('airlock runbook (built CLI, config only)', () => {
     const r = await run(['runbook', '--config', 'good.yaml', '--coverage', 'nope=0.5']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('pipeline "nope" is not in the config');
+  });
+
+  it('--from-database takes the coverage from the active routing version (the calibration in force)', async () => {
+    const db = path.join(dir, 'from-db', '.airlock', 'airlock.db');
+    writeFileSync(path.join(dir, 'from-db.yaml'), GOOD.replace('pipelines:', `database: sqlite:${db}\npipelines:`));
+    const store = openStore(`sqlite:${db}`);
+    await store.migrate();
+    const now = Date.now();
+    await store.db
+      .insertInto('routing_versions')
+      .values({
+        pipeline: 'tickets',
+        version: 1,
+        status: 'active',
+        calibrator: null,
+        threshold: JSON.stringify({ value: 0.93, alpha: 0.01, delta: 0.05, coverage: 0.8, error_upper_bound: 0.009, method: 'ltt-hb' }),
+        evidence_id: null,
+        created_at: now,
+        created_by: 'test',
+        activated_at: now,
+        activated_by: 'test',
+        note: null,
+      })
+      .execute();
+    await store.close();
+    const fromDb = await run(['runbook', '--config', 'from-db.yaml', '--check', '--from-database', '--json']);
+    const given = await run(['runbook', '--config', 'from-db.yaml', '--check', '--coverage', 'tickets=0.8', '--json']);
+    expect(fromDb.stderr).toBe('');
+    expect(JSON.parse(fromDb.stdout)).toEqual(JSON.parse(given.stdout));
+    expect(fromDb.stdout).not.toContain('coverage is unknown');
   });
 });

@@ -1,9 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { type AirlockConfig, loadConfig, resolveConfigPath } from '../config/load.js';
 import { AirlockError } from '../errors.js';
+import { routingHistory } from '../pipeline/routing-versions.js';
 import { buildRunbook, type RunbookCheck, type RunbookFinding, renderRunbookHtml, renderRunbookMarkdown } from '../review/runbook.js';
+import { openStore } from '../store/db.js';
 import { action, printJson } from './output.js';
 
 interface RunbookOptions {
@@ -11,6 +13,7 @@ interface RunbookOptions {
   check?: boolean;
   json?: boolean;
   coverage: string[];
+  fromDatabase?: boolean;
   at?: string;
   out?: string;
 }
@@ -54,6 +57,23 @@ function printCheck(file: string, check: RunbookCheck): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** The auto-accept coverage of each pipeline's active routing version (the calibration in force), from the database. */
+async function coverageFromDatabase(config: AirlockConfig): Promise<Record<string, number>> {
+  const store = openStore(config.database);
+  try {
+    await store.migrate();
+    const out: Record<string, number> = {};
+    for (const name of Object.keys(config.pipelines)) {
+      const active = (await routingHistory(store, name)).find((v) => v.status === 'active');
+      const coverage = (active?.threshold as { coverage?: unknown } | undefined)?.coverage;
+      if (typeof coverage === 'number') out[name] = coverage;
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
 export function registerRunbookCommand(program: Command): void {
   program
     .command('runbook')
@@ -72,6 +92,10 @@ export function registerRunbookCommand(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option(
+      '--from-database',
+      "take each pipeline's coverage from its active routing version (its latest applied calibration) in the config's database",
+    )
     .option('--at <date-time>', 'make the runbook for this moment (on-call shifts, holidays), e.g. 2026-11-02T09:00:00Z')
     .option('--out <file>', 'write the runbook to a file instead of stdout')
     .action(
@@ -80,9 +104,12 @@ export function registerRunbookCommand(program: Command): void {
         const now = opts.at === undefined ? Date.now() : Date.parse(opts.at);
         if (!Number.isFinite(now)) throw new AirlockError('USAGE', `--at ${opts.at}: expected a date-time like 2026-11-02T09:00:00Z`);
         const file = resolveConfigPath((cmd.optsWithGlobals() as { config?: string }).config);
-        // Config only: the runbook never opens the database (it runs in CI before anything is deployed).
+        // Config only, unless --from-database: the runbook runs in CI before anything is deployed.
         const config = loadConfig(file);
-        const coverage = parseCoverage(opts.coverage, Object.keys(config.pipelines));
+        const coverage = {
+          ...(opts.fromDatabase ? await coverageFromDatabase(config) : {}),
+          ...parseCoverage(opts.coverage, Object.keys(config.pipelines)),
+        };
         const runbook = buildRunbook(config, { now, coverage });
         const check = runbook.check;
         const shown = path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file);

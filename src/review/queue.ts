@@ -63,7 +63,7 @@ export async function claimNextCase(
   const exclude = f.exclude && f.exclude.length > 0 ? sql`and id not in (${sql.join(f.exclude)})` : sql``;
   // Adjudication waits for a lead; waiting-for-information cases wait for the information.
   const states = r.role === 'reviewer' ? sql`and state = 'open'` : sql`and state in ('open', 'needs_adjudication')`;
-  const res = await sql<ReviewCaseRow>`
+  const pick = sql`
     update review_cases set claimed_by = ${r.name}, lease_until = ${now + leaseMs}
     where id = (
       select id from review_cases
@@ -74,8 +74,21 @@ export async function claimNextCase(
       ${lock}
     )
     and (lease_until is null or lease_until < ${now})
-    returning *`.execute(db);
-  const c = res.rows[0];
+    returning *`;
+  const leaseIso = new Date(now + leaseMs).toISOString();
+  if (kind === 'postgres') {
+    // One round trip: the claim and its audit event in one statement.
+    const res = await sql<ReviewCaseRow>`
+      with claimed as (${pick}),
+      logged as (
+        insert into events (pipeline, record_id, at, kind, detail)
+        select pipeline, record_id, ${now}, 'case_claimed', json_build_object('case_id', id, 'by', ${r.name}::text, 'lease_until', ${leaseIso}::text)::text
+        from claimed
+      )
+      select * from claimed`.execute(db);
+    return res.rows[0] ?? null;
+  }
+  const c = (await sql<ReviewCaseRow>`${pick}`.execute(db)).rows[0];
   if (!c) return null;
   await appendEvents(
     db,
@@ -85,7 +98,7 @@ export async function claimNextCase(
         recordId: c.record_id,
         at: now,
         kind: 'case_claimed',
-        detail: { case_id: Number(c.id), by: r.name, lease_until: new Date(now + leaseMs).toISOString() },
+        detail: { case_id: Number(c.id), by: r.name, lease_until: leaseIso },
       },
     ],
     kind,
