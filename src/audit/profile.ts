@@ -136,7 +136,7 @@ class NumberState {
       min: m.min,
       max: m.max,
       mean: m.mean,
-      std: Number.isNaN(m.std) ? null : m.std,
+      std: Number.isNaN(m.sampleStd) ? null : m.sampleStd,
       quantiles: Object.fromEntries(QUANTILES.map((q, i) => [qName(q), qs[i]])),
       quantiles_exact: this.quantiles.isExact,
     };

@@ -2,6 +2,13 @@
  * Bounded-memory, mergeable summaries used by the profiler: a string hash, HyperLogLog, exact-then-KLL quantiles,
  * frequent items (exact, then Misra–Gries), and streaming moments. Each is exact while small and says so.
  */
+import { mulberry32 } from '../drift/random.js';
+import { HyperLogLog, Moments } from '../drift/sketch.js';
+
+export { Moments };
+
+/** 2^14 registers: standard error 1.04/√16384 ≈ 0.81 % for the audit's distinct counts. */
+const AUDIT_HLL_PRECISION = 14;
 
 /** MurmurHash3 x86_32 (Appleby 2011) over the UTF-16 code units of `s`, two units per 32-bit block. */
 export function murmur32(s: string, seed = 0): number {
@@ -36,43 +43,6 @@ export function murmur32(s: string, seed = 0): number {
 /** A 53-bit hash (two seeded murmur32): collisions are negligible among the ≤ 10^6 values an exact set holds. */
 export const hash53 = (s: string): number => murmur32(s, 0x9747b28c) * 2097152 + (murmur32(s, 0x5bd1e995) & 0x1fffff);
 
-/**
- * HyperLogLog (Flajolet, Fusy, Gandouet & Meunier 2007) with 2^14 registers (standard error 1.04/√m ≈ 0.81 %) and
- * the paper's small-range (linear counting) and large-range corrections for a 32-bit hash.
- */
-export class HyperLogLog {
-  static readonly P = 14;
-  readonly registers = new Uint8Array(1 << HyperLogLog.P);
-
-  add(hash32: number): void {
-    const p = HyperLogLog.P;
-    const idx = hash32 >>> (32 - p);
-    const w = ((hash32 << p) | (1 << (p - 1))) >>> 0;
-    const rho = Math.clz32(w) + 1;
-    if (rho > this.registers[idx]) this.registers[idx] = rho;
-  }
-
-  merge(other: HyperLogLog): void {
-    for (let i = 0; i < this.registers.length; i++) if (other.registers[i] > this.registers[i]) this.registers[i] = other.registers[i];
-  }
-
-  estimate(): number {
-    const m = this.registers.length;
-    let sum = 0;
-    let zeros = 0;
-    for (let i = 0; i < m; i++) {
-      sum += 2 ** -this.registers[i];
-      if (this.registers[i] === 0) zeros++;
-    }
-    const alpha = 0.7213 / (1 + 1.079 / m);
-    const e = (alpha * m * m) / sum;
-    if (e <= 2.5 * m && zeros > 0) return m * Math.log(m / zeros);
-    const two32 = 2 ** 32;
-    if (e > two32 / 30) return -two32 * Math.log(1 - e / two32);
-    return e;
-  }
-}
-
 /** Quantile of sorted values by linear interpolation between order statistics (Hyndman & Fan 1996 type 7; numpy/pandas default). */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
@@ -81,17 +51,6 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const lo = Math.floor(h);
   const hi = Math.min(n - 1, lo + 1);
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
-
-/** A small deterministic PRNG (mulberry32) so that sketches are reproducible run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -201,44 +160,6 @@ export class QuantileSketch {
   }
 }
 
-/** Streaming count, mean, variance (Welford 1962), merged with Chan, Golub & LeVeque's (1979) pairwise update; min and max. */
-export class Moments {
-  n = 0;
-  mean = 0;
-  m2 = 0;
-  min = Number.POSITIVE_INFINITY;
-  max = Number.NEGATIVE_INFINITY;
-
-  add(x: number): void {
-    this.n++;
-    const d = x - this.mean;
-    this.mean += d / this.n;
-    this.m2 += d * (x - this.mean);
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
-  }
-
-  merge(o: Moments): void {
-    if (o.n === 0) return;
-    if (this.n === 0) {
-      Object.assign(this, { n: o.n, mean: o.mean, m2: o.m2, min: o.min, max: o.max });
-      return;
-    }
-    const n = this.n + o.n;
-    const d = o.mean - this.mean;
-    this.mean += (d * o.n) / n;
-    this.m2 += o.m2 + (d * d * this.n * o.n) / n;
-    this.n = n;
-    this.min = Math.min(this.min, o.min);
-    this.max = Math.max(this.max, o.max);
-  }
-
-  /** Sample standard deviation (n − 1 denominator, as pandas' std). */
-  get std(): number {
-    return this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : Number.NaN;
-  }
-}
-
 interface Counted {
   value: string;
   count: number;
@@ -279,7 +200,7 @@ export class ValueCounter {
     }
     this.map.set(hash, { value: display.length > this.displayLength ? `${display.slice(0, this.displayLength)}…` : display, count: 1 });
     if (this.hll === null && this.map.size > this.exactLimit) {
-      this.hll = new HyperLogLog();
+      this.hll = new HyperLogLog(AUDIT_HLL_PRECISION);
       for (const h of this.map.keys()) this.hll.add(Math.floor(h / 2097152) >>> 0);
     }
     if (this.hll && this.map.size > 2 * this.k) this.prune();
@@ -306,7 +227,7 @@ export class ValueCounter {
     }
     this.error += o.error;
     if (o.hll || this.hll || this.map.size > this.exactLimit) {
-      const hll = this.hll ?? new HyperLogLog();
+      const hll = this.hll ?? new HyperLogLog(AUDIT_HLL_PRECISION);
       if (!this.hll) for (const h of this.map.keys()) hll.add(Math.floor(h / 2097152) >>> 0);
       if (o.hll) hll.merge(o.hll);
       else for (const h of o.map.keys()) hll.add(Math.floor(h / 2097152) >>> 0);

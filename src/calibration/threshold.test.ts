@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { mulberry32 } from '../drift/random.js';
 import { AirlockError } from '../errors.js';
 import {
   chooseAutoAcceptThreshold,
@@ -247,18 +248,6 @@ describe('invalid input', () => {
 // -----------------------------------------------------------------------------------------------------------
 // Simulation: the guarantee holds over random calibration sets
 // -----------------------------------------------------------------------------------------------------------
-
-/** Seeded uniform [0, 1) generator (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A miscalibrated (overconfident) classifier: confidence ~ Beta(a, 1), P(correct | c) = c^γ.

@@ -3,22 +3,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
-import { acceptHalt, haltStatus, rejectHalt } from '../pipeline/halts.js';
+import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
 import { createAirlock, createLogger } from '../pipeline/runtime.js';
-import { contractVersions } from '../store/contracts.js';
+import { who, withRuntime } from './admin.js';
 import { action, printJson } from './output.js';
-
-/** Opens the database of the config (no workers, no server) and runs an admin action on it (DESIGN.md: CLI and server share the database). */
-async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const config = loadConfig((cmd.optsWithGlobals() as { config?: string }).config);
-  const airlock = await createAirlock(config, { logger: createLogger(config.logging.level, process.stderr) });
-  try {
-    return await fn(airlock.runtime);
-  } finally {
-    await airlock.close();
-  }
-}
 
 /** The pipeline named by --pipeline, or the config's only pipeline. */
 function pipelineName(rt: Runtime, given: string | undefined): string {
@@ -45,8 +34,6 @@ function readJsonFile(file: string, what: string): unknown {
     throw new AirlockError('USAGE', `${file} (${what}) is not valid JSON: ${(err as Error).message}`);
   }
 }
-
-const who = () => process.env.AIRLOCK_USER ?? process.env.USER ?? null;
 
 /** `contract status|accept|reject|versions`: the schema-change halt of a running pipeline. */
 export function addContractAdminCommands(contract: Command): void {
@@ -137,20 +124,10 @@ export function addContractAdminCommands(contract: Command): void {
     .option('--json', 'print { pipeline, versions: [{ version, status, source, hash, created_at, created_by, note, schema }] }')
     .action(
       action(async (opts: { pipeline?: string; json?: boolean }, cmd: Command) => {
-        const { name, versions } = await withRuntime(cmd, async (rt) => {
+        const { name, rows } = await withRuntime(cmd, async (rt) => {
           const name = pipelineName(rt, opts.pipeline);
-          return { name, versions: await contractVersions(rt.store.db, name) };
+          return { name, rows: await contractVersionViews(rt, name) };
         });
-        const rows = versions.map((v) => ({
-          version: v.version,
-          status: v.status,
-          source: v.source,
-          hash: v.hash,
-          created_at: new Date(Number(v.created_at)).toISOString(),
-          created_by: v.created_by,
-          note: v.note,
-          schema: JSON.parse(v.schema),
-        }));
         if (opts.json) return printJson({ pipeline: name, versions: rows });
         if (rows.length === 0) {
           process.stdout.write(`${name} has no contract\n`);

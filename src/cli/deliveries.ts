@@ -6,21 +6,9 @@ import { parseFaults, simulatorPresets, startVendorSimulator } from '../delivery
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
 import { createAirlock, createLogger } from '../pipeline/runtime.js';
+import { who, withRuntime } from './admin.js';
 import { registerLoadtestCommand } from './loadtest.js';
 import { action, printJson } from './output.js';
-
-/** Opens the config's database (no workers, no server) for an admin action (DESIGN.md: CLI and server share the database). */
-async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const config = loadConfig((cmd.optsWithGlobals() as { config?: string }).config);
-  const airlock = await createAirlock(config, { logger: createLogger(config.logging.level, process.stderr) });
-  try {
-    return await fn(airlock.runtime);
-  } finally {
-    await airlock.close();
-  }
-}
-
-const who = () => process.env.AIRLOCK_USER ?? process.env.USER ?? null;
 
 const idArg = (v: string): number => {
   const n = Number(v);

@@ -1,3 +1,4 @@
+import { VIOLATION_KINDS } from '../contract/gate.js';
 import { DURATION_PATTERN, RATE_PATTERN } from './units.js';
 
 /**
@@ -436,16 +437,7 @@ const pipeline = {
           description:
             'accept (score it anyway, violation noted), quarantine (a person decides) or halt (stop scoring the pipeline once the same change is seen halt_after.records times). Defaults: halt on unknown_field, type_mismatch and new_enum_value; quarantine the rest.',
           properties: Object.fromEntries(
-            [
-              'unparseable',
-              'unknown_field',
-              'missing_required',
-              'type_mismatch',
-              'new_enum_value',
-              'format_mismatch',
-              'out_of_range',
-              'other',
-            ].map((k) => [k, { enum: ['accept', 'quarantine', 'halt'], 'x-expected': 'accept, quarantine or halt' }]),
+            VIOLATION_KINDS.map((k) => [k, { enum: ['accept', 'quarantine', 'halt'], 'x-expected': 'accept, quarantine or halt' }]),
           ),
         },
         halt_after: {

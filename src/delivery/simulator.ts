@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseRate, type Rate } from '../config/units.js';
+import { mulberry32 } from '../drift/random.js';
 import { VENDOR_PLANS, type VendorPlan } from './presets.js';
 
 /** Faults the simulator injects, each a share of requests (0–1) unless it is a time. */
@@ -73,18 +74,6 @@ export interface VendorSimulator {
   effects: Map<string, number>;
   setFaults(f: SimulatorFaults): void;
   close(): Promise<void>;
-}
-
-/** A small seeded PRNG (mulberry32, Tommy Ettinger 2017) so a run's faults can be reproduced. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const GENERIC: VendorPlan = {

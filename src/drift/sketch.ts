@@ -77,6 +77,11 @@ export class Moments {
     return this.n > 0 ? Math.sqrt(Math.max(this.m2, 0) / this.n) : Number.NaN;
   }
 
+  /** Sample standard deviation (ddof 1, as pandas' std). */
+  get sampleStd(): number {
+    return this.n > 1 ? Math.sqrt(Math.max(this.m2, 0) / (this.n - 1)) : Number.NaN;
+  }
+
   toJSON(): MomentsJson {
     return { n: this.n, mean: this.mean, m2: this.m2, min: this.n ? this.min : null, max: this.n ? this.max : null };
   }
@@ -229,15 +234,19 @@ export class BinnedHistogram {
 export const HLL_PRECISION = 11;
 
 /**
- * HyperLogLog (Flajolet et al. 2007) with 2^11 registers: standard error 1.04/√2048 ≈ 2.3 %, with the paper's
- * linear-counting correction for small cardinalities. Serialised sparse ([index, rank] pairs) while few registers are
- * set, else as base64.
+ * HyperLogLog (Flajolet et al. 2007) with 2^p registers (default 2^11: standard error 1.04/√2048 ≈ 2.3 %), with the
+ * paper's small-range (linear counting) and large-range corrections for a 32-bit hash. Serialised sparse ([index,
+ * rank] pairs) while few registers are set, else as base64.
  */
 export class HyperLogLog {
-  readonly registers = new Uint8Array(1 << HLL_PRECISION);
+  readonly registers: Uint8Array;
+
+  constructor(readonly precision = HLL_PRECISION) {
+    this.registers = new Uint8Array(1 << precision);
+  }
 
   add(h: number): void {
-    const p = HLL_PRECISION;
+    const p = this.precision;
     const idx = h >>> (32 - p);
     const w = ((h << p) | (1 << (p - 1))) >>> 0;
     const rho = Math.clz32(w) + 1;
@@ -269,8 +278,8 @@ export class HyperLogLog {
     return set.length * 6 < this.registers.length ? set : btoa(String.fromCharCode(...this.registers));
   }
 
-  static fromJSON(j: string | number[][]): HyperLogLog {
-    const h = new HyperLogLog();
+  static fromJSON(j: string | number[][], precision = HLL_PRECISION): HyperLogLog {
+    const h = new HyperLogLog(precision);
     if (typeof j === 'string') h.registers.set(Uint8Array.from(atob(j), (c) => c.charCodeAt(0)));
     else for (const [i, r] of j) h.registers[i] = r;
     return h;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { GatePolicy, PipelineConfig } from '../config/load.js';
 import { evolveContract } from '../contract/evolve.js';
 import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
@@ -63,6 +63,36 @@ export async function registerConfigContract(db: Kysely<Tables>, pipeline: Pipel
       if (attempt === 2) throw err;
     }
   }
+}
+
+/**
+ * What the gate needs per batch, in one query: the contract version in force (its schema fetched only when this
+ * process has not compiled it yet) and whether the pipeline is halted.
+ */
+async function gateState(trx: Kysely<Tables>, pipeline: PipelineConfig): Promise<{ active: ActiveContract | null; halted: boolean }> {
+  if (!pipeline.contract) return { active: null, halted: false };
+  const res = await sql<{ version: number | null; hash: string | null; halted: number | boolean }>`
+    select
+      (select version from contract_versions where pipeline = ${pipeline.name} and status = 'active' order by version desc limit 1) as version,
+      (select hash from contract_versions where pipeline = ${pipeline.name} and status = 'active' order by version desc limit 1) as hash,
+      (case when exists (select 1 from halts where pipeline = ${pipeline.name} and status = 'open') then 1 else 0 end) as halted`.execute(
+    trx,
+  );
+  const row = res.rows[0];
+  const halted = Number(row?.halted ?? 0) === 1;
+  if (!row || row.hash === null || row.version === null) return { active: { contract: pipeline.contract, version: 0 }, halted };
+  if (row.hash === pipeline.contract.hash) return { active: { contract: pipeline.contract, version: Number(row.version) }, halted };
+  let c = compiled.get(row.hash);
+  if (!c) {
+    const v = await trx
+      .selectFrom('contract_versions')
+      .select('schema')
+      .where('pipeline', '=', pipeline.name)
+      .where('hash', '=', row.hash)
+      .executeTakeFirstOrThrow();
+    c = compileCached(row.hash, v.schema);
+  }
+  return { active: { contract: c, version: Number(row.version) }, halted };
 }
 
 /** The active contract of a pipeline, or null when it has none. */
@@ -146,26 +176,32 @@ export async function gateRecords(
   now: number,
 ): Promise<GateResult> {
   const result: GateResult = { verdicts: [], events: [], cases: [] };
-  const active = await activeContract(trx, pipeline);
+  const state = await gateState(trx, pipeline);
+  const active = state.active;
   if (!active) {
     for (const it of items)
       result.verdicts.push({ id: it.id, status: 'received', violations: [], contractHash: null, contractVersion: null });
     return result;
   }
-  let halted = (await openHalt(trx, pipeline.name, kind)) !== undefined;
+  let halted = state.halted;
   const { contract, version } = active;
-  // Changes a person rejected under this contract version quarantine their records without halting again.
-  const rejected = new Set(
-    (
-      await trx
-        .selectFrom('halts')
-        .select(['kind', 'field'])
-        .where('pipeline', '=', pipeline.name)
-        .where('status', '=', 'rejected')
-        .where('contract_version', version ? '=' : 'is', version || null)
-        .execute()
-    ).map((h) => `${h.kind}\u0000${h.field}`),
-  );
+  // Changes a person rejected under this contract version quarantine their records without halting again (read only
+  // when a record shows a halt-policy change, so the common path costs one query per batch).
+  let rejected: Set<string> | undefined;
+  const rejectedChanges = async () => {
+    rejected ??= new Set(
+      (
+        await trx
+          .selectFrom('halts')
+          .select(['kind', 'field'])
+          .where('pipeline', '=', pipeline.name)
+          .where('status', '=', 'rejected')
+          .where('contract_version', version ? '=' : 'is', version || null)
+          .execute()
+      ).map((h) => `${h.kind}\u0000${h.field}`),
+    );
+    return rejected;
+  };
   const stamp = { contractHash: contract.hash, contractVersion: version || null };
   for (const it of items) {
     const violations = it.unparseable ? [unparseableViolation(it.unparseable)] : contract.validate(it.body);
@@ -201,7 +237,7 @@ export async function gateRecords(
       for (const v of violations) {
         if (pipeline.gate.policies[v.kind] !== 'halt') continue;
         const key = `${v.kind}\u0000${v.field}`;
-        if (seen.has(key) || rejected.has(key)) continue;
+        if (seen.has(key) || (await rejectedChanges()).has(key)) continue;
         seen.add(key);
         const s = await recordSighting(trx, {
           pipeline: pipeline.name,

@@ -380,3 +380,18 @@ export async function resumeAll(rt: Runtime, pipelineName: string): Promise<numb
     if (n === 0) return total;
   }
 }
+
+/** The contract versions of a pipeline as the API and the CLI show them (schema included). */
+export async function contractVersionViews(rt: Runtime, pipelineName: string) {
+  pipelineOf(rt, pipelineName);
+  return (await contractVersions(rt.store.db, pipelineName)).map((v) => ({
+    version: v.version,
+    status: v.status,
+    source: v.source,
+    hash: v.hash,
+    created_at: new Date(Number(v.created_at)).toISOString(),
+    created_by: v.created_by,
+    note: v.note,
+    schema: JSON.parse(v.schema) as object,
+  }));
+}

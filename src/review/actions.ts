@@ -117,18 +117,7 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
       set.waiting_since = null;
       set.state = 'open';
     }
-    await trx
-      .insertInto('case_actions')
-      .values({
-        case_id: caseId,
-        actor: actor.name,
-        role: actor.role,
-        action: d.action,
-        label: d.label ?? null,
-        reason: d.reason ?? null,
-        at: now,
-      })
-      .execute();
+    await recordAction(trx, c, actor, d, now);
     let state: ActionOutcome['case_state'];
     if (d.action === 'request_info') {
       Object.assign(set, { state: 'waiting_info', waiting_since: c.waiting_since ?? now, claimed_by: null, lease_until: null });
@@ -301,18 +290,7 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
             first_action_at: c.first_action_at ?? now,
           };
     await rt.store.db.updateTable('review_cases').set(set).where('id', '=', Number(c.id)).execute();
-    await rt.store.db
-      .insertInto('case_actions')
-      .values({
-        case_id: Number(c.id),
-        actor: actor.name,
-        role: actor.role,
-        action: d.action,
-        label: null,
-        reason: d.reason ?? null,
-        at: now,
-      })
-      .execute();
+    await recordAction(rt.store.db, c, actor, d, now);
     await appendEvents(
       rt.store.db,
       [
@@ -361,17 +339,22 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
   } else {
     await discardQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, reason: d.reason ?? '' });
   }
-  await rt.store.db
+  await recordAction(rt.store.db, c, actor, d, now);
+  return { ...base, case_state: 'resolved' };
+}
+
+/** One row of the case's action log: who did what, when, and why. */
+async function recordAction(db: Kysely<Tables>, c: ReviewCaseRow, actor: Reviewer, d: CaseDecision, now: number): Promise<void> {
+  await db
     .insertInto('case_actions')
     .values({
       case_id: Number(c.id),
       actor: actor.name,
       role: actor.role,
       action: d.action,
-      label: null,
+      label: d.label ?? null,
       reason: d.reason ?? null,
       at: now,
     })
     .execute();
-  return { ...base, case_state: 'resolved' };
 }

@@ -4,14 +4,13 @@ import type { Logger } from 'pino';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Clock } from '../pipeline/context.js';
-import { acceptHalt, haltStatus, rejectHalt } from '../pipeline/halts.js';
+import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';
 import { UnparseableLine } from '../pipeline/ingest.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
 import { type Airlock, createAirlock } from '../pipeline/runtime.js';
 import { getRecordView, getRecordViewById } from '../pipeline/view.js';
 import type { AccountRole } from '../review/accounts.js';
-import { contractVersions } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { countRecordsByStatus } from '../store/records.js';
 import { actorOf, DECIDERS, LEADS, registerAuth } from './auth.js';
@@ -225,20 +224,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
 
   app.get('/v1/pipelines/:pipeline/contract', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
     const name = pipelineParam(req.params.pipeline);
-    const versions = await contractVersions(rt.store.db, name);
-    return {
-      pipeline: name,
-      versions: versions.map((v) => ({
-        version: v.version,
-        status: v.status,
-        source: v.source,
-        hash: v.hash,
-        created_at: new Date(Number(v.created_at)).toISOString(),
-        created_by: v.created_by,
-        note: v.note,
-        schema: JSON.parse(v.schema),
-      })),
-    };
+    return { pipeline: name, versions: await contractVersionViews(rt, name) };
   });
   app.get('/v1/pipelines/:pipeline/halt', async (req: FastifyRequest<{ Params: { pipeline: string } }>) =>
     haltStatus(rt, pipelineParam(req.params.pipeline)),

@@ -1,4 +1,5 @@
 import type { AirlockConfig } from '../config/load.js';
+import { VIOLATION_KINDS } from '../contract/gate.js';
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
@@ -158,16 +159,7 @@ export function openApiDocument(config: AirlockConfig) {
               name: 'kind',
               in: 'query',
               schema: {
-                enum: [
-                  'unparseable',
-                  'unknown_field',
-                  'missing_required',
-                  'type_mismatch',
-                  'new_enum_value',
-                  'format_mismatch',
-                  'out_of_range',
-                  'other',
-                ],
+                enum: [...VIOLATION_KINDS],
               },
             },
             { name: 'field', in: 'query', schema: { type: 'string' } },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from '../../src/drift/random.js';
 
 /**
  * A loopback server that speaks the OpenAI Chat Completions API (`POST /v1/chat/completions`) as documented:
@@ -358,17 +359,6 @@ export function tokenText(b: Buffer): string {
   const s = b.toString('utf8');
   if (Buffer.from(s, 'utf8').equals(b)) return s;
   return `bytes:${[...b].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('')}`;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface LogprobEntry {
