@@ -7,7 +7,7 @@ import { appendEvents, type NewEvent } from '../store/events.js';
 import { findRecords, insertRecords } from '../store/records.js';
 import type { NewRecordRow, RecordStatus, Tables } from '../store/tables.js';
 import type { Runtime } from './context.js';
-import { alertHalt, type GateResult, gateRecords, violationView } from './gate.js';
+import { alertHalt, type GateResult, type GateVerdict, gateRecords, violationView } from './gate.js';
 
 export const MAX_ID_LENGTH = 256;
 
@@ -170,15 +170,15 @@ export class Ingestor {
       written.set(pipeline, seen);
     }
 
+    // First pass: identity (existing, conflict, new) per job, in arrival order.
+    const freshByJob: Prepared[][] = [];
     for (const [jobIndex, job] of jobs.entries()) {
-      const pipeline = this.rt.config.pipelines[job.pipeline];
       const result: IngestResult = { accepted: [], refused: [] };
       results.push(result);
       const { prepared, refused } = preparedByJob[jobIndex];
       result.refused.push(...refused);
       const seen = written.get(job.pipeline) as Map<string, { hash: string; status: RecordStatus }>;
       const fresh: Prepared[] = [];
-
       for (const p of prepared) {
         const prior = seen.get(p.id);
         if (prior) {
@@ -198,10 +198,26 @@ export class Ingestor {
         // Reserve the id so a second copy later in this commit is answered as existing, not inserted twice.
         seen.set(p.id, { hash: p.hash, status: 'received' });
       }
-      const gate = await gateRecords(trx, this.rt.store.kind, pipeline, fresh, now);
-      if (gate.halted) halts.push({ pipeline: job.pipeline, halt: gate.halted });
-      fresh.forEach((p, i) => {
-        const v = gate.verdicts[i];
+      freshByJob.push(fresh);
+    }
+
+    // Second pass: the contract gate once per pipeline for the whole commit (one query for its state), in arrival order.
+    const verdictOf = new Map<Prepared, GateVerdict>();
+    for (const pipelineName of new Set(jobs.map((j) => j.pipeline))) {
+      const fresh = jobs.flatMap((j, i) => (j.pipeline === pipelineName ? freshByJob[i] : []));
+      if (fresh.length === 0) continue;
+      const gate = await gateRecords(trx, this.rt.store.kind, this.rt.config.pipelines[pipelineName], fresh, now);
+      if (gate.halted) halts.push({ pipeline: pipelineName, halt: gate.halted });
+      for (const [i, p] of fresh.entries()) verdictOf.set(p, gate.verdicts[i]);
+      events.push(...gate.events);
+      cases.push(...gate.cases);
+    }
+
+    for (const [jobIndex, job] of jobs.entries()) {
+      const result = results[jobIndex];
+      const seen = written.get(job.pipeline) as Map<string, { hash: string; status: RecordStatus }>;
+      for (const p of freshByJob[jobIndex]) {
+        const v = verdictOf.get(p) as GateVerdict;
         rows.push({
           pipeline: job.pipeline,
           id: p.id,
@@ -230,9 +246,7 @@ export class Ingestor {
         });
         seen.set(p.id, { hash: p.hash, status: v.status });
         result.accepted.push({ index: p.index, id: p.id, status: v.status, existing: false });
-      });
-      events.push(...gate.events);
-      cases.push(...gate.cases);
+      }
       result.refused.sort((a, b) => a.index - b.index);
       result.accepted.sort((a, b) => a.index - b.index);
     }

@@ -115,12 +115,20 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
     if (c.state === 'waiting_info' && d.action !== 'request_info') {
       set.paused_ms = Number(c.paused_ms) + (now - Number(c.waiting_since));
       set.waiting_since = null;
+      // The clock runs again: the SLA stage recomputes what is due, now.
+      set.next_check_at = now;
       set.state = 'open';
     }
     await recordAction(trx, c, actor, d, now);
     let state: ActionOutcome['case_state'];
     if (d.action === 'request_info') {
-      Object.assign(set, { state: 'waiting_info', waiting_since: c.waiting_since ?? now, claimed_by: null, lease_until: null });
+      Object.assign(set, {
+        state: 'waiting_info',
+        waiting_since: c.waiting_since ?? now,
+        claimed_by: null,
+        lease_until: null,
+        next_check_at: null,
+      });
       state = 'waiting_info';
     } else if (d.action === 'escalate') {
       const ct = caseTypeOf(pipeline, c.type);
@@ -278,6 +286,7 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
         ? {
             state: 'waiting_info',
             waiting_since: c.waiting_since ?? now,
+            next_check_at: null,
             claimed_by: null,
             lease_until: null,
             first_action_at: c.first_action_at ?? now,
@@ -288,6 +297,10 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
             claimed_by: null,
             lease_until: null,
             first_action_at: c.first_action_at ?? now,
+            // Escalating ends a wait for information: the clock runs again.
+            ...(c.waiting_since !== null
+              ? { state: 'open', waiting_since: null, paused_ms: Number(c.paused_ms) + (now - Number(c.waiting_since)), next_check_at: now }
+              : {}),
           };
     await rt.store.db.updateTable('review_cases').set(set).where('id', '=', Number(c.id)).execute();
     await recordAction(rt.store.db, c, actor, d, now);

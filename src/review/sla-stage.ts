@@ -2,7 +2,7 @@ import type { Runtime } from '../pipeline/context.js';
 import { appendEvents } from '../store/events.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { caseTypeOf } from './actions.js';
-import { type BreachKind, planBreaches, planEscalation, type ResolvedTarget } from './escalation.js';
+import { type BreachKind, nextEscalationAt, planBreaches, planEscalation, type ResolvedTarget, slaDeadlines } from './escalation.js';
 
 /** case_escalations rows with this `repeat` mark SLA breaches (level 0: first action, 1: resolution), fired once. */
 const BREACH_REPEAT = -1;
@@ -40,25 +40,45 @@ export class SlaStage {
     if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
     this.nextRunAt = now + this.intervalMs;
     const { db } = this.rt.store;
-    const open = await db.selectFrom('review_cases').selectAll().where('status', '=', 'open').orderBy('id').limit(5000).execute();
-    if (open.length === 0) return { done: 0, waitMs: this.intervalMs };
-    const fired = await db
-      .selectFrom('case_escalations')
-      .select(['case_id', 'repeat', 'level'])
-      .where(
-        'case_id',
-        'in',
-        open.map((c) => Number(c.id)),
-      )
-      .execute();
-    const firedBy = new Map<number, { repeat: number; level: number }[]>();
-    for (const f of fired)
-      firedBy.set(Number(f.case_id), [...(firedBy.get(Number(f.case_id)) ?? []), { repeat: f.repeat, level: f.level }]);
-    for (const c of open) await this.check(c, firedBy.get(Number(c.id)) ?? [], now);
+    // Only the cases with something due (index on status, next_check_at), a page at a time.
+    for (;;) {
+      const due = await db
+        .selectFrom('review_cases')
+        .selectAll()
+        .where('status', '=', 'open')
+        .where('next_check_at', '<=', now)
+        .orderBy('next_check_at')
+        .limit(500)
+        .execute();
+      if (due.length === 0) break;
+      const fired = await db
+        .selectFrom('case_escalations')
+        .select(['case_id', 'repeat', 'level'])
+        .where(
+          'case_id',
+          'in',
+          due.map((c) => Number(c.id)),
+        )
+        .execute();
+      const firedBy = new Map<number, { repeat: number; level: number }[]>();
+      for (const f of fired)
+        firedBy.set(Number(f.case_id), [...(firedBy.get(Number(f.case_id)) ?? []), { repeat: f.repeat, level: f.level }]);
+      for (const c of due) {
+        const next = await this.check(c, firedBy.get(Number(c.id)) ?? [], now);
+        await db
+          .updateTable('review_cases')
+          .set({ next_check_at: next })
+          .where('id', '=', Number(c.id))
+          .where('next_check_at', '=', c.next_check_at)
+          .execute();
+      }
+      if (due.length < 500) break;
+    }
     return { done: 0, waitMs: this.intervalMs };
   }
 
-  private async check(c: ReviewCaseRow, fired: { repeat: number; level: number }[], now: number): Promise<number> {
+  /** Fires what is due for one case; answers when the case next has something due (null: nothing, or its clock is paused). */
+  private async check(c: ReviewCaseRow, fired: { repeat: number; level: number }[], now: number): Promise<number | null> {
     const pipeline = this.rt.config.pipelines[c.pipeline];
     if (!pipeline) return 0;
     const ct = caseTypeOf(pipeline, c.type);
@@ -66,20 +86,20 @@ export class SlaStage {
     // Time waiting for information does not count: the clock's pauses move every deadline (calendar time).
     const paused = Number(c.paused_ms) + (c.waiting_since !== null ? now - Number(c.waiting_since) : 0);
     const openedAt = Number(c.created_at) + paused;
-    let n = 0;
-    const steps = planEscalation({
+    if (c.waiting_since !== null) return null;
+    const escalationInput = {
       openedAt,
-      now,
       policy: ct.escalation,
       fired: fired.filter((f) => f.repeat >= 0),
       teams,
       owner: c.owner ?? ct.owner,
       backup: ct.backup,
       calendar: ct.calendarTeam ?? null,
-    });
+    };
+    const steps = planEscalation({ ...escalationInput, now });
     for (const step of steps) {
+      escalationInput.fired.push({ repeat: step.repeat, level: step.level });
       if (!(await this.claim(c, step.repeat, step.level, step.targets, now))) continue;
-      n++;
       await this.notify(
         c,
         `escalation:${c.id}:${step.key}`,
@@ -93,7 +113,9 @@ export class SlaStage {
         },
       );
     }
-    if (c.waiting_since !== null) return n;
+    const notified = fired
+      .filter((f) => f.repeat === BREACH_REPEAT)
+      .map((f): BreachKind => (f.level === 0 ? 'first_action' : 'resolution'));
     const plan = planBreaches({
       openedAt,
       now,
@@ -101,12 +123,12 @@ export class SlaStage {
       teams,
       calendar: ct.calendarTeam ?? null,
       firstActionAt: c.first_action_at === null ? null : Number(c.first_action_at),
-      notified: fired.filter((f) => f.repeat === BREACH_REPEAT).map((f) => (f.level === 0 ? 'first_action' : 'resolution')),
+      notified,
       owner: c.owner ?? undefined,
     });
     for (const b of plan.breaches) {
+      notified.push(b.kind);
       if (!(await this.claim(c, BREACH_REPEAT, BREACH_LEVEL[b.kind], plan.notify, now))) continue;
-      n++;
       if (b.kind === 'resolution' || c.breached_at === null) {
         await this.rt.store.db
           .updateTable('review_cases')
@@ -132,7 +154,15 @@ export class SlaStage {
         { kind: b.kind, due_at: new Date(b.dueAt).toISOString(), ...(plan.moveTo ? { moved_to: plan.moveTo } : {}) },
       );
     }
-    return n;
+    // The next moment something is due: an escalation step not fired yet, or a deadline not yet breached.
+    const deadlines = slaDeadlines({ openedAt, caseType: ct, teams, calendar: ct.calendarTeam ?? null });
+    const candidates = [
+      nextEscalationAt(escalationInput),
+      c.first_action_at === null && !notified.includes('first_action') ? deadlines.firstAction : null,
+      !notified.includes('resolution') ? deadlines.resolution : null,
+    ].filter((t): t is number => typeof t === 'number');
+    // Strictly after the deadline counts as a breach: look again just past it.
+    return candidates.length > 0 ? Math.max(now + 1, Math.min(...candidates) + 1) : null;
   }
 
   /** Inserts the step's row; false when another process (or an earlier round) already fired it. */

@@ -32,6 +32,7 @@ export async function insertCases(db: Kysely<Tables>, cases: NewReviewCase[]): P
           priority: c.priority ?? 2,
           first_action_due_at: c.firstActionDueAt ?? null,
           reviews_required: c.reviewsRequired ?? 1,
+          next_check_at: c.now,
         })),
       )
       .execute();

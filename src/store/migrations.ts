@@ -259,6 +259,8 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           sql`waiting_since ${ms}`,
           sql`paused_ms ${ms} not null default 0`,
           sql`breached_at ${ms}`,
+          // When the SLA stage next has something to do for the case (a deadline or an escalation step); null: nothing.
+          sql`next_check_at ${ms}`,
           sql`reviews_required integer not null default 1`,
           sql`state text not null default 'open'`,
         ]) {
@@ -268,6 +270,7 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await sql`create index review_cases_next on review_cases (status, priority, (coalesce(sla_due_at, ${sql.raw(String(NO_DEADLINE))})), id)`.execute(
           db,
         );
+        await sql`create index review_cases_next_check on review_cases (status, next_check_at)`.execute(db);
         // Each reviewer's action on a case (several when a case needs more than one review).
         await sql`create table case_actions (
           ${autoId('id')},

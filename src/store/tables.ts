@@ -81,6 +81,8 @@ export interface ReviewCasesTable {
   /** Time spent waiting for information so far (added to the SLA deadlines). */
   paused_ms: Generated<number>;
   breached_at: number | null;
+  /** When the SLA stage next has something to do for the case; null: nothing (resolved, waiting, or no SLA left). */
+  next_check_at: number | null;
   reviews_required: Generated<number>;
   /** `open`, `waiting_info`, `needs_adjudication`, `resolved`. */
   state: Generated<string>;
