@@ -80,12 +80,12 @@ pipelines:
     { file: path.join(dir, 'airlock.yaml') },
   );
   const airlock = await createAirlock(config, { logger: undefined });
-  const { db, kind } = airlock.runtime.store;
+  const { db } = airlock.runtime.store;
   const pipeline = config.pipelines.tickets;
   const items = recs.map((r) => ({ id: r.id, body: r }));
   const gated = await time(runs, n, async () => {
     for (let i = 0; i < items.length; i += 500) {
-      await db.transaction().execute((trx) => gateRecords(trx, kind, pipeline, items.slice(i, i + 500), Date.now()));
+      await db.transaction().execute((trx) => gateRecords(trx, pipeline, items.slice(i, i + 500), Date.now()));
     }
   });
   await airlock.close();

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
 import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
-import { createAirlock, createLogger } from '../pipeline/runtime.js';
 import { who, withRuntime } from './admin.js';
 import { action, printJson } from './output.js';
 

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { parseRate } from '../config/units.js';
 import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
 import { parseFaults, simulatorPresets, startVendorSimulator } from '../delivery/simulator.js';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
-import { createAirlock, createLogger } from '../pipeline/runtime.js';
 import { who, withRuntime } from './admin.js';
 import { registerLoadtestCommand } from './loadtest.js';
 import { action, printJson } from './output.js';

@@ -4,15 +4,7 @@ import { evolveContract } from '../contract/evolve.js';
 import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
 import { newCase } from '../review/cases.js';
 import type { NewReviewCase } from '../store/cases.js';
-import {
-  activeContractVersion,
-  contractVersions,
-  insertActiveContractVersion,
-  insertHalt,
-  openHalt,
-  recordSighting,
-} from '../store/contracts.js';
-import type { DatabaseKind } from '../store/db.js';
+import { contractVersions, insertActiveContractVersion, insertHalt, recordSighting } from '../store/contracts.js';
 import type { NewEvent } from '../store/events.js';
 import type { RecordStatus, Tables } from '../store/tables.js';
 import type { Runtime } from './context.js';
@@ -97,10 +89,7 @@ async function gateState(trx: Kysely<Tables>, pipeline: PipelineConfig): Promise
 
 /** The active contract of a pipeline, or null when it has none. */
 export async function activeContract(db: Kysely<Tables>, pipeline: PipelineConfig): Promise<ActiveContract | null> {
-  if (!pipeline.contract) return null;
-  const row = await activeContractVersion(db, pipeline.name);
-  if (!row) return { contract: pipeline.contract, version: 0 };
-  return { contract: row.hash === pipeline.contract.hash ? pipeline.contract : compileCached(row.hash, row.schema), version: row.version };
+  return (await gateState(db, pipeline)).active;
 }
 
 const POLICY_RANK: Record<GatePolicy, number> = { accept: 0, quarantine: 1, halt: 2 };
@@ -168,13 +157,7 @@ export interface GateResult {
  * While the pipeline is halted every record waits as `halted`, whatever its shape, so that processing can resume
  * in arrival order once a person has decided.
  */
-export async function gateRecords(
-  trx: Kysely<Tables>,
-  kind: DatabaseKind,
-  pipeline: PipelineConfig,
-  items: GateInput[],
-  now: number,
-): Promise<GateResult> {
+export async function gateRecords(trx: Kysely<Tables>, pipeline: PipelineConfig, items: GateInput[], now: number): Promise<GateResult> {
   const result: GateResult = { verdicts: [], events: [], cases: [] };
   const state = await gateState(trx, pipeline);
   const active = state.active;

@@ -327,7 +327,6 @@ export async function resumeBacklog(rt: Runtime, pipelineName: string, limit = 5
     if (rows.length === 0) return 0;
     const gate = await gateRecords(
       trx,
-      kind,
       pipeline,
       rows.map((r) => {
         const body = JSON.parse(r.body) as unknown;

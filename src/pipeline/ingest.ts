@@ -206,7 +206,7 @@ export class Ingestor {
     for (const pipelineName of new Set(jobs.map((j) => j.pipeline))) {
       const fresh = jobs.flatMap((j, i) => (j.pipeline === pipelineName ? freshByJob[i] : []));
       if (fresh.length === 0) continue;
-      const gate = await gateRecords(trx, this.rt.store.kind, this.rt.config.pipelines[pipelineName], fresh, now);
+      const gate = await gateRecords(trx, this.rt.config.pipelines[pipelineName], fresh, now);
       if (gate.halted) halts.push({ pipeline: pipelineName, halt: gate.halted });
       for (const [i, p] of fresh.entries()) verdictOf.set(p, gate.verdicts[i]);
       events.push(...gate.events);
