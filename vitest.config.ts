@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config';
  * Suites that measure rates, timeouts and recovery on real processes: they run one at a time, after the rest, so
  * that two of them never share the 2 cores (a rate measured under another suite's load is the other suite's figure).
  */
-const timed = ['test/delivery-*.test.ts', 'test/crash.test.ts', 'test/outage.test.ts', 'test/workers.test.ts'];
+const timed = ['test/delivery-*.test.ts', 'test/crash.test.ts', 'test/outage.test.ts', 'test/workers.test.ts', 'test/demo.test.ts'];
+
+/** The console in a real browser (Chromium): one file at a time, last, within a time budget (about 3 minutes in all). */
+const browser = ['test/console/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -20,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'suites',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: timed,
+          exclude: [...timed, ...browser],
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
         },
@@ -28,6 +31,17 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'timed', include: timed, fileParallelism: false, sequence: { groupOrder: 2 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: browser,
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          sequence: { groupOrder: 3 },
+        },
       },
     ],
   },

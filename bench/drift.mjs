@@ -5,15 +5,14 @@
 //   2. Summary update cost per record (5 fields: normal, log-normal, category, boolean, 1–5).
 //   3. Size of a merged summary of 100 fields (JSON, and gzipped).
 // Standalone: node bench/drift.mjs (after npm run build).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { best, runPython } from './python.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PYTHON = process.env.BENCH_PYTHON ?? (process.platform === 'linux' ? '/usr/bin/python3' : 'python3');
 
 const SCIPY = `
 import sys, time, json
@@ -32,29 +31,6 @@ tw, w = best(lambda: stats.wasserstein_distance(x, y))
 print(json.dumps({'version': scipy.__version__, 'ks': [float(ks.statistic), float(ks.pvalue)], 'w': float(w), 'ks_s': tk, 'w_s': tw}))
 `;
 
-function python(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', SCIPY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`python3 exited ${code}: ${err}`))));
-  });
-}
-
-function best(f) {
-  let t = Number.POSITIVE_INFINITY;
-  let r;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    r = f();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-  }
-  return [t, r];
-}
-
 export async function benchDrift({ n = 1_000_000, log = console.log } = {}) {
   const drift = await import(path.join(here, '..', 'dist', 'drift', 'index.js'));
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-drift-'));
@@ -68,7 +44,7 @@ export async function benchDrift({ n = 1_000_000, log = console.log } = {}) {
     const [wS, w] = best(() => drift.wassersteinDistance(x, y));
     let scipy;
     try {
-      scipy = await python([path.join(tmp, 'x.f64'), path.join(tmp, 'y.f64')]);
+      scipy = await runPython(SCIPY, [path.join(tmp, 'x.f64'), path.join(tmp, 'y.f64')]);
     } catch (err) {
       scipy = { skip: err.message.split('\n')[0] };
     }

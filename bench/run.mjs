@@ -2,13 +2,15 @@
 // bench/RESULTS.md. Knobs (for quick checks; the defaults are what RESULTS.md reports):
 //   AIRLOCK_BENCH_POSTGRES_URL  a PostgreSQL server the bench may create and drop `airlock_bench` on
 //                               (default postgres://postgres@127.0.0.1:5432/test; skipped if it does not answer)
-//   BENCH_RECORDS (50000)  BENCH_RUNS (5)  BENCH_HTTP_SECONDS (10)  BENCH_AUDIT_MB (1024)  BENCH_DRIFT_N (1000000)
+//   BENCH_RECORDS (50000)  BENCH_RUNS (5)  BENCH_HTTP_SECONDS (10)  BENCH_AUDIT_MB (1024)  BENCH_DRIFT_N (1000000)  BENCH_CALIBRATION_N (1000000)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditSection, benchAudit } from './audit.mjs';
+import { benchCalibration, calibrationSection, calibrationSummaryLine } from './calibration.mjs';
+import { benchDeliveryPeers, deliveryPeersSection } from './delivery-peers.mjs';
 import { flushDisk, fsyncMillis } from './disk.mjs';
 import { benchDrift, driftSection, driftSummaryLine } from './drift.mjs';
 import { benchGate } from './gate.mjs';
@@ -34,6 +36,7 @@ const HTTP_WARMUP_SECONDS = Math.max(1, Math.round(HTTP_SECONDS / 5));
 const CONNECTIONS = 50;
 const AUDIT_MB = intEnv('BENCH_AUDIT_MB', 1024);
 const DRIFT_N = intEnv('BENCH_DRIFT_N', 1_000_000);
+const CALIBRATION_N = intEnv('BENCH_CALIBRATION_N', 1_000_000);
 
 const log = (s) => console.log(s);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -67,6 +70,8 @@ let audit;
 let gate;
 let drift;
 let review;
+let calibration;
+let deliveryPeers;
 try {
   // ---- 1. bulk ingest ----
   log(
@@ -122,6 +127,14 @@ try {
   // ---- 6. the review queue under 50 concurrent reviewers ----
   log('\n6. Review queue: 50 concurrent reviewers from 100,000 open cases');
   review = await benchReview({ tmp, pg: pgInfo, log });
+
+  // ---- 7. calibration metrics and the threshold search beside scikit-learn ----
+  log(`\n7. Calibration: metrics, calibrator fits and the LTT threshold search on ${fmt(CALIBRATION_N)} predictions beside scikit-learn`);
+  calibration = await benchCalibration({ n: CALIBRATION_N, log });
+
+  // ---- 8. deliveries beside graphile-worker and pg-boss ----
+  log('\n8. Deliveries to a no-op HTTP destination on PostgreSQL beside graphile-worker and pg-boss, rate limit off and on');
+  deliveryPeers = await benchDeliveryPeers({ pg: pgInfo, log });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   if (!pgInfo.skip) await dropBenchDatabase(pgInfo.adminUrl).catch(() => {});
@@ -174,6 +187,7 @@ function summary() {
       `  review ${r.label.padEnd(10)}: claim p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (goal < 50 ms), ${r.doubles} double claims`,
     );
   }
+  if (calibration) lines.push(calibrationSummaryLine(calibration));
   lines.push(`  ${goalLine().replace(/\*\*/g, '')}`);
   return lines.join('\n');
 }
@@ -311,5 +325,7 @@ function report() {
   }
   if (drift) out.push(driftSection(drift));
   if (review) out.push(reviewSection(review));
+  if (calibration) out.push(calibrationSection(calibration));
+  if (deliveryPeers) out.push(deliveryPeersSection(deliveryPeers));
   return out.join('\n');
 }

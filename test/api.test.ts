@@ -297,13 +297,16 @@ describe.each(backends)('HTTP API on %s', (backend) => {
       .slice(before)
       .map((r) => r.at)
       .sort((a, b) => a - b);
-    // 20/s with a burst of 4: no 1-second window holds more than 20 + 4 requests.
+    // 20/s with a burst of 4: no 1-second window holds more than 20 + 4 requests as sent. Measured here, on arrival, the
+    // first requests of the burst may reach the receiver up to ~150 ms late (new connections are being opened; seen on
+    // the unchanged pacer too), which moves up to 3 more paced requests into the window that starts with them:
+    // 20 · 1.15 + 4 = 27. Without the limit all 40 arrive within a few hundred ms.
     let maxInWindow = 0;
     for (let i = 0; i < times.length; i++) {
       const n = times.filter((t) => t >= times[i] && t < times[i] + 1000).length;
       maxInWindow = Math.max(maxInWindow, n);
     }
-    expect(maxInWindow).toBeLessThanOrEqual(24);
+    expect(maxInWindow).toBeLessThanOrEqual(27);
     expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(1500);
   });
 

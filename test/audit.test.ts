@@ -22,7 +22,8 @@ const moviesJson = path.join(path.dirname(require.resolve('vega-datasets')), '..
 let work: string;
 const file = (name: string) => path.join(work, name);
 const runs: Record<string, Promise<RunResult>> = {};
-const audit = (...args: string[]) => runAirlock(['audit', ...args], { cwd: work, timeoutMs: 30_000 });
+// Several audits start at once in beforeAll; on 2 loaded cores the first test may wait for all of them.
+const audit = (...args: string[]) => runAirlock(['audit', ...args], { cwd: work, timeoutMs: 60_000 });
 const json = (r: RunResult) => {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -152,37 +153,41 @@ describe('airlock audit on real data, against pandas', () => {
     ['movies.json', 'moviesJson'],
     ['movies.csv', 'moviesCsv'],
   ];
-  test.each(inputs)('%s: rows, duplicates, invalid UTF-8 and every field’s counts and statistics', async (name, run) => {
-    const r = json(await runs[run]);
-    const ref = inputsRef[name];
-    expect(r.rows.total).toBe(ref.rows);
-    expect(r.rows.parsed).toBe(ref.rows);
-    expect(r.rows.duplicates).toBe(ref.duplicates);
-    const invalidLines =
-      r.issues.find((i: { kind: string; field: string | null }) => i.kind === 'invalid_utf8' && i.field === null)?.count ?? 0;
-    expect(invalidLines).toBe(ref.invalid_utf8_lines);
-    const fields = Object.fromEntries(r.fields.map((f: { name: string }) => [f.name, f]));
-    expect(Object.keys(fields)).toEqual(Object.keys(ref.fields));
-    for (const [fname, e] of Object.entries(ref.fields)) {
-      const f = fields[fname];
-      const where = `${name} ${fname}`;
-      expect({ count: f.count, missing: f.missing, nulls: f.nulls, empty: f.empty, distinct: f.distinct }, where).toEqual({
-        count: e.count,
-        missing: e.missing,
-        nulls: e.nulls,
-        empty: e.empty,
-        distinct: e.distinct,
-      });
-      expect(f.distinct_method).toBe('exact');
-      expect(f.top[0]?.count ?? 0, `${where} top count`).toBe(e.top_count);
-      expectSummary(name === 'movies.csv' ? f.numeric_strings : f.numeric, e.numeric, `${where} numbers`);
-      // Python's decoder replaces invalid bytes differently from the WHATWG one, so lengths of the raw file's broken strings differ.
-      if (name !== 'spam-raw.jsonl') expectSummary(f.length, e.length, `${where} lengths`);
-      const replaced = (f.issues.replacement_character ?? 0) + (f.issues.invalid_utf8 ?? 0);
-      expect(replaced, `${where} U+FFFD`).toBe(e.replacement_character);
-      expect(f.issues.control_characters ?? 0, `${where} control characters`).toBe(e.control_characters);
-    }
-  });
+  test.each(inputs)(
+    '%s: rows, duplicates, invalid UTF-8 and every field’s counts and statistics',
+    async (name, run) => {
+      const r = json(await runs[run]);
+      const ref = inputsRef[name];
+      expect(r.rows.total).toBe(ref.rows);
+      expect(r.rows.parsed).toBe(ref.rows);
+      expect(r.rows.duplicates).toBe(ref.duplicates);
+      const invalidLines =
+        r.issues.find((i: { kind: string; field: string | null }) => i.kind === 'invalid_utf8' && i.field === null)?.count ?? 0;
+      expect(invalidLines).toBe(ref.invalid_utf8_lines);
+      const fields = Object.fromEntries(r.fields.map((f: { name: string }) => [f.name, f]));
+      expect(Object.keys(fields)).toEqual(Object.keys(ref.fields));
+      for (const [fname, e] of Object.entries(ref.fields)) {
+        const f = fields[fname];
+        const where = `${name} ${fname}`;
+        expect({ count: f.count, missing: f.missing, nulls: f.nulls, empty: f.empty, distinct: f.distinct }, where).toEqual({
+          count: e.count,
+          missing: e.missing,
+          nulls: e.nulls,
+          empty: e.empty,
+          distinct: e.distinct,
+        });
+        expect(f.distinct_method).toBe('exact');
+        expect(f.top[0]?.count ?? 0, `${where} top count`).toBe(e.top_count);
+        expectSummary(name === 'movies.csv' ? f.numeric_strings : f.numeric, e.numeric, `${where} numbers`);
+        // Python's decoder replaces invalid bytes differently from the WHATWG one, so lengths of the raw file's broken strings differ.
+        if (name !== 'spam-raw.jsonl') expectSummary(f.length, e.length, `${where} lengths`);
+        const replaced = (f.issues.replacement_character ?? 0) + (f.issues.invalid_utf8 ?? 0);
+        expect(replaced, `${where} U+FFFD`).toBe(e.replacement_character);
+        expect(f.issues.control_characters ?? 0, `${where} control characters`).toBe(e.control_characters);
+      }
+    },
+    60_000,
+  );
 
   test('the SpamAssassin mails: formats, HTML in text, the time span with its impossible dates, key uniqueness', async () => {
     const r = json(await runs.spam);

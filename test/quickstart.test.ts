@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './support/serve.js';
 
-describe('npm start (the quickstart)', () => {
+describe('npm run quickstart', () => {
   it('serves the example pipeline, ingests its tickets and reports where every record ended up', async () => {
     rmSync('examples/quickstart/.airlock', { recursive: true, force: true });
     const port = await freePort();

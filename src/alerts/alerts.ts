@@ -19,7 +19,7 @@ export interface AlertSink {
   send(alert: Alert & { count: number; firstRaisedAt: number }): Promise<void>;
 }
 
-class LogSink implements AlertSink {
+export class LogSink implements AlertSink {
   readonly name = 'log';
   constructor(private readonly logger: Logger) {}
   async send(alert: Alert & { count: number }): Promise<void> {
@@ -31,7 +31,7 @@ class LogSink implements AlertSink {
   }
 }
 
-class WebhookSink implements AlertSink {
+export class WebhookSink implements AlertSink {
   readonly name: string;
   constructor(private readonly config: Extract<AlertSinkConfig, { type: 'webhook' }>) {
     this.name = `webhook ${new URL(config.url).host}`;

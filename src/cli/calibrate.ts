@@ -154,6 +154,7 @@ export function registerCalibrateCommand(program: Command): void {
               by: opts.by ?? null,
               source: file,
               now: Date.now(),
+              predictions,
             });
           } finally {
             await store.close();

@@ -127,7 +127,10 @@ export function registerDeliveryCommands(program: Command): void {
   deliveries
     .command('status')
     .description('each destination: limits (configured and found), circuit breaker, queue and dead letters')
-    .option('--json', 'print { destinations: [{ pipeline, destination, rate_limit, found_limit, breaker, deliveries, … }] }')
+    .option(
+      '--json',
+      'print { destinations: [{ pipeline, destination, rate_limit, found_limit, quotas, order_by, breaker, deliveries, … }] }',
+    )
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const out = await withRuntime(cmd, (rt) => destinationStatus(rt));
@@ -139,7 +142,10 @@ export function registerDeliveryCommands(program: Command): void {
               ? `found ${d.found_limit.per_second.toFixed(1)}/s (${d.found_limit.source})`
               : 'adaptive';
           process.stdout.write(
-            `${d.pipeline}/${d.destination} (${d.type}${d.preset ? ` ${d.preset.plan}` : ''})  limit ${limit}  breaker ${d.breaker.state} (opened ${d.breaker.openings}×)  pending ${d.deliveries.pending}  delivered ${d.deliveries.delivered}  dead letters ${d.deliveries.dead_lettered}\n`,
+            `${d.pipeline}/${d.destination} (${d.type}${d.preset ? ` ${d.preset.plan}` : ''})  limit ${limit}  breaker ${d.breaker.state} (opened ${d.breaker.openings}×)  pending ${d.deliveries.pending}  delivered ${d.deliveries.delivered}  dead letters ${d.deliveries.dead_lettered}` +
+              d.quotas.map((q) => `  quota ${q.quota}: ${q.used} used`).join('') +
+              (d.order_by ? `  ordered by ${d.order_by}` : '') +
+              '\n',
           );
         }
       }),

@@ -36,7 +36,7 @@ function coerceCells(row: unknown): unknown {
   return out;
 }
 
-async function* rowsOf(file: string, format: InputFormat, label: string): AsyncGenerator<unknown> {
+export async function* rowsOf(file: string, format: InputFormat, label: string): AsyncGenerator<unknown> {
   const progress = new Progress(`reading ${label}`);
   const bad: string[] = [];
   let n = 0;

@@ -6,11 +6,15 @@ import { registerCalibrateCommand } from './calibrate.js';
 import { registerConfigCommands } from './config.js';
 import { registerContractCommands } from './contract.js';
 import { registerDeliveryCommands } from './deliveries.js';
+import { registerDemoCommand } from './demo.js';
 import { registerDriftCommand } from './drift.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerMigrateCommand } from './migrate.js';
 import { reportError } from './output.js';
 import { registerProbeCommand } from './probe.js';
+import { registerReadinessCommand } from './readiness.js';
+import { registerReferenceCommand } from './reference.js';
+import { registerReviewReportCommand } from './review-report.js';
 import { registerRunbookCommand } from './runbook.js';
 import { registerServeCommand } from './serve.js';
 import { registerThresholdsCommands } from './thresholds.js';
@@ -31,15 +35,19 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerCalibrateCommand(program);
   registerDriftCommand(program);
+  registerReferenceCommand(program);
+  registerReviewReportCommand(program);
   registerAuditCommand(program);
   registerProbeCommand(program);
   registerThresholdsCommands(program);
   registerTrainCommand(program);
+  registerDemoCommand(program);
   registerConfigCommands(program);
   addContractAdminCommands(registerContractCommands(program));
   registerQuarantineCommands(program);
   registerDeliveryCommands(program);
   registerRunbookCommand(program);
+  registerReadinessCommand(program);
   registerUsersCommands(program);
   // Usage mistakes at any depth (e.g. `users token create`) exit 2 through main(), not from inside commander.
   const override = (c: Command): void => {

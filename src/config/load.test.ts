@@ -68,7 +68,13 @@ describe('a valid config', () => {
       options: {},
       version: 'keywords-1',
     });
-    expect(tickets.routing).toEqual({ autoAcceptAt: 0.9, neverAuto: [], reviewWhen: [], auditRate: 0 });
+    expect(tickets.routing).toEqual({
+      autoAcceptAt: 0.9,
+      neverAuto: [],
+      reviewWhen: [],
+      auditRate: 0,
+      refit: { enabled: true, cadenceMs: 30 * 86_400_000, minLabels: 100 },
+    });
     expect(tickets.review.caseTypes).toMatchObject({
       low_confidence: { owner: 'support-leads', slaMs: 4 * 3_600_000, slaHours: 'calendar', priority: 'normal', configured: true },
       model_failure: { owner: 'ml-oncall', slaMs: 3_600_000 },
@@ -178,6 +184,7 @@ describe('a valid config', () => {
       concurrency: 8,
       headers: {},
       version: undefined,
+      breaker: { failureRate: 0.5, minimumCalls: 10, windowMs: 30_000, openMs: 15_000, halfOpenProbes: 1 },
     });
     expect(p.contract).toBeUndefined();
     expect(p.destinations.crm.rateLimit).toEqual({ count: 100, intervalMs: 10_000, text: '100/10s' });

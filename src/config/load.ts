@@ -8,8 +8,11 @@ import { type Contract, compileContract, type ViolationKind } from '../contract/
 import type { BreakerOptions } from '../delivery/breaker.js';
 import { type ClassificationPolicy, DEFAULT_CLASSIFICATION } from '../delivery/classify.js';
 import { credentialHeaders, DEFAULT_PLAN, VENDOR_PLANS, type Vendor } from '../delivery/presets.js';
+import { checkTemplate } from '../delivery/template.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { parseBaselineModel } from '../models/baseline.js';
+import { type RawReadinessConfig, type ReadinessConfig, resolveReadinessConfig } from '../readiness/settings.js';
+import { type DriftConfig, type RawDriftConfig, resolveDriftConfig } from './drift.js';
 import { configJsonSchema } from './schema.js';
 import { parseByteSize, parseDuration, parseRate, type Rate } from './units.js';
 
@@ -21,6 +24,7 @@ export interface HttpModelConfig {
   concurrency: number;
   headers: Record<string, string>;
   version?: string;
+  breaker: BreakerOptions;
 }
 
 export interface ModuleModelConfig {
@@ -97,8 +101,12 @@ export interface DestinationConfig {
   preset?: { vendor: Vendor; plan: string; docs: string };
   /** The configured (or preset) limit; undefined: found adaptively (AIMD). */
   rateLimit?: Rate;
-  /** Further quotas of a preset (e.g. HubSpot's daily cap). */
+  /** Further quotas of a preset (e.g. HubSpot's daily cap) or `quotas:`, counted in fixed windows, shared by all processes. */
   extraLimits: Rate[];
+  /** The JSON body template (src/delivery/template.ts); undefined: `{record, decision}`. */
+  body?: unknown;
+  /** Record field path whose value orders deliveries (one at a time per value, in arrival order). */
+  orderBy?: string;
   burst?: number;
   concurrency: number;
   timeoutMs: number;
@@ -196,6 +204,26 @@ export interface ProbeLimits {
   confidentErrors: number;
 }
 
+/** `routing.refit`: the feedback loop's schedule and the bounds within which a refit applies itself. */
+export interface RefitConfig {
+  enabled: boolean;
+  cadenceMs: number;
+  method?: 'temperature' | 'platt' | 'isotonic' | 'histogram';
+  minLabels: number;
+  autoApply?: { maxThresholdChange: number; maxCoverageDrop: number };
+}
+
+/** `model.circuit_breaker` of an http model, with its defaults. */
+function modelBreaker(cb: Record<string, unknown> = {}): BreakerOptions {
+  return {
+    failureRate: Number(cb.failure_rate ?? 0.5),
+    minimumCalls: Number(cb.minimum_calls ?? 10),
+    windowMs: parseDuration(String(cb.window ?? '30s')),
+    openMs: parseDuration(String(cb.open_for ?? '15s')),
+    halfOpenProbes: Number(cb.half_open_probes ?? 1),
+  };
+}
+
 export interface PipelineConfig {
   name: string;
   contract?: Contract & { source: string };
@@ -207,9 +235,16 @@ export interface PipelineConfig {
     neverAuto: string[];
     reviewWhen: ReviewRule[];
     auditRate: number;
+    /** Dotted record path, or `$label` (the predicted label), whose value picks a per-segment threshold. */
+    segmentBy?: string;
+    refit: RefitConfig;
   };
   review: { caseTypes: Record<string, CaseTypeConfig> };
   launch: { goLive?: string; expectedPeak?: Rate };
+  /** Drift monitoring (`drift:`, src/config/drift.ts). */
+  drift: DriftConfig;
+  /** Production readiness (`readiness:`, src/readiness/settings.ts). */
+  readiness: ReadinessConfig;
   destinations: Record<string, DestinationConfig>;
 }
 
@@ -226,7 +261,7 @@ export interface AirlockConfig {
   hash: string;
   /** `sqlite:/absolute/path.db`, `sqlite::memory:` or a postgres URL. */
   database: string;
-  server: { host: string; port: number; bodyLimit: number; auth: 'required' | 'off'; sessionTtlMs: number };
+  server: { host: string; port: number; bodyLimit: number; auth: 'required' | 'off'; sessionTtlMs: number; publicUrl?: string };
   worker: { pollIntervalMs: number; leaseMs: number; batch: number };
   logging: { level: string };
   alerts: AlertSinkConfig[];
@@ -512,7 +547,7 @@ function resolveOpenAiModel(
 
 interface RawConfig {
   database: string;
-  server: { host: string; port: number; body_limit: string | number; auth?: 'required' | 'off'; session_ttl?: string };
+  server: { host: string; port: number; body_limit: string | number; auth?: 'required' | 'off'; session_ttl?: string; public_url?: string };
   worker: { poll_interval: string; lease: string; batch: number };
   logging: { level: string };
   alerts?: Record<string, unknown>[];
@@ -583,9 +618,24 @@ interface RawPipeline {
   gate?: { policies?: Partial<Record<ViolationKind, GatePolicy>>; halt_after?: { records?: number; within?: string } };
   probe?: { limits?: Record<string, number>; timeout?: string };
   model: Record<string, unknown>;
-  routing?: { auto_accept_at: number; never_auto?: string[]; review_when?: ReviewRule[]; audit_rate?: number };
+  routing?: {
+    auto_accept_at: number;
+    never_auto?: string[];
+    review_when?: ReviewRule[];
+    audit_rate?: number;
+    segment_by?: string;
+    refit?: {
+      enabled?: boolean;
+      cadence?: string;
+      method?: RefitConfig['method'];
+      min_labels?: number;
+      auto_apply?: { max_threshold_change?: number; max_coverage_drop?: number };
+    };
+  };
   review?: { case_types?: Record<string, RawCaseType> };
   launch?: { go_live?: string; expected_peak?: string };
+  drift?: RawDriftConfig;
+  readiness?: RawReadinessConfig;
   destinations?: Record<string, Record<string, unknown>>;
 }
 
@@ -646,6 +696,7 @@ function resolve(
             concurrency: Number(m.concurrency ?? 8),
             headers: (m.headers as Record<string, string>) ?? {},
             version: m.version as string | undefined,
+            breaker: modelBreaker(m.circuit_breaker as Record<string, unknown> | undefined),
           }
         : {
             type: 'module',
@@ -706,6 +757,10 @@ function resolve(
     const destinations: Record<string, DestinationConfig> = {};
     for (const [d, raw] of Object.entries(p.destinations ?? {})) {
       destinations[d] = resolveDestination(d, raw, [...at, 'destinations', d], problems, lineOf);
+      for (const t of raw.body === undefined ? [] : checkTemplate(raw.body, contract?.schema)) {
+        const where = [...at, 'destinations', d, 'body', ...t.at];
+        problems.push({ path: where.join('.'), line: lineOf(where), message: t.message });
+      }
     }
     const lim = p.probe?.limits ?? {};
     pipelines[name] = {
@@ -735,12 +790,29 @@ function resolve(
         neverAuto: p.routing?.never_auto ?? [],
         reviewWhen: p.routing?.review_when ?? [],
         auditRate: p.routing?.audit_rate ?? 0,
+        ...(p.routing?.segment_by ? { segmentBy: p.routing.segment_by } : {}),
+        refit: {
+          enabled: p.routing?.refit?.enabled ?? true,
+          cadenceMs: parseDuration(p.routing?.refit?.cadence ?? '30d'),
+          ...(p.routing?.refit?.method ? { method: p.routing.refit.method } : {}),
+          minLabels: p.routing?.refit?.min_labels ?? 100,
+          ...(p.routing?.refit?.auto_apply
+            ? {
+                autoApply: {
+                  maxThresholdChange: p.routing.refit.auto_apply.max_threshold_change ?? 0.05,
+                  maxCoverageDrop: p.routing.refit.auto_apply.max_coverage_drop ?? 0.05,
+                },
+              }
+            : {}),
+        },
       },
       review: { caseTypes },
       launch: {
         goLive: p.launch?.go_live,
         expectedPeak: p.launch?.expected_peak ? parseRate(p.launch.expected_peak) : undefined,
       },
+      drift: resolveDriftConfig(p.drift),
+      readiness: resolveReadinessConfig(p.readiness),
       destinations,
     };
   }
@@ -792,6 +864,7 @@ function resolve(
       bodyLimit,
       auth: server.auth ?? 'required',
       sessionTtlMs: parseDuration(server.session_ttl ?? '12h'),
+      ...(server.public_url ? { publicUrl: server.public_url.replace(/\/+$/, '') } : {}),
     },
     worker: {
       pollIntervalMs: parseDuration(worker.poll_interval ?? '200ms'),
@@ -864,7 +937,9 @@ function resolveDestination(
     url: String(raw.url),
     ...(plan && vendor ? { preset: { vendor, plan: plan.plan, docs: plan.docs } } : {}),
     rateLimit: raw.rate_limit ? parseRate(String(raw.rate_limit)) : plan?.rate,
-    extraLimits: plan?.extra ?? [],
+    extraLimits: raw.quotas ? (raw.quotas as string[]).map((q) => parseRate(String(q))) : (plan?.extra ?? []),
+    ...(raw.body !== undefined ? { body: raw.body } : {}),
+    ...(raw.order_by !== undefined ? { orderBy: String(raw.order_by) } : {}),
     burst: raw.burst === undefined ? undefined : Number(raw.burst),
     concurrency: Number(raw.concurrency ?? Math.min(4, plan?.concurrency ?? 4)),
     timeoutMs: parseDuration(String(raw.timeout ?? '10s')),

@@ -1,4 +1,6 @@
 import { VIOLATION_KINDS } from '../contract/gate.js';
+import { readinessConfigSchema } from '../readiness/settings.js';
+import { driftConfigSchema } from './drift.js';
 import { DURATION_PATTERN, RATE_PATTERN } from './units.js';
 
 /**
@@ -47,6 +49,25 @@ const httpModel = {
     concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: 'Model calls in flight per worker.' },
     headers,
     version: { type: 'string', description: 'Model version recorded on every prediction.' },
+    circuit_breaker: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Stops calling the model while it fails (per process): open after this failure rate, fail fast while open, then half-open probes. Scoring pauses and records wait; none counts against a record.',
+      properties: {
+        failure_rate: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 1,
+          default: 0.5,
+          description: 'Share of failed calls that opens it.',
+        },
+        minimum_calls: { type: 'integer', minimum: 1, default: 10, description: 'Calls in the window before the rate counts.' },
+        window: duration('The window failures are counted over.', '30s'),
+        open_for: duration('How long it stays open before half-open probes.', '15s'),
+        half_open_probes: { type: 'integer', minimum: 1, default: 1, description: 'Probe calls; all must succeed to close it.' },
+      },
+    },
   },
 };
 
@@ -245,6 +266,24 @@ const destinationProperties = {
   token: { type: 'string', description: 'API token for a vendor preset; use ${ENV_VAR}. Never logged.' },
   api_key: { type: 'string', description: 'API key (Stripe secret key); use ${ENV_VAR}. Never logged.' },
   email: { type: 'string', description: 'Zendesk: the agent email that goes with an API token.' },
+  body: {
+    type: ['object', 'array'],
+    description:
+      'The JSON body sent, as a template over the record and its decision: "{{record.subject}}", "{{decision.label}}", "{{meta.record_id}}". A string that is one placeholder keeps the value’s type. Default: {record, decision}.',
+  },
+  order_by: {
+    type: 'string',
+    pattern: '^[A-Za-z_$][\\w$-]*(\\.[A-Za-z_$0-9][\\w$-]*)*$',
+    'x-expected': 'a field path of the record such as customer_id or customer.id',
+    description:
+      'A field of the record: deliveries with the same value go out one at a time, in the order the records arrived (all processes together).',
+  },
+  quotas: {
+    type: 'array',
+    items: rate('A cap counted in fixed windows aligned to UTC (per day: UTC midnight).'),
+    description:
+      'Caps on top of rate_limit, shared by all processes (a preset brings its vendor’s, e.g. HubSpot’s daily cap; this replaces them).',
+  },
 } as const;
 
 const destinationTypes = ['webhook', 'zendesk', 'hubspot', 'stripe', 'slack', 'github'] as const;
@@ -526,6 +565,37 @@ const pipeline = {
           default: 0,
           description: 'Share of automatic decisions also sent to review as audit_sample cases (unbiased accuracy of auto decisions).',
         },
+        segment_by: {
+          type: 'string',
+          minLength: 1,
+          description:
+            'Per-segment thresholds: a dotted path in the record (e.g. region), or $label for the predicted label (per class). The calibration set carries the same `segment`; a segment the calibration did not see uses the overall threshold, a segment where no threshold carries the guarantee always goes to review.',
+        },
+        refit: {
+          type: 'object',
+          additionalProperties: false,
+          description:
+            'The feedback loop: from launch.go_live the calibrator and threshold are refitted weekly for 60 days, then every `cadence`, from the calibration set, audit samples (the guarantee) and review verdicts (the calibrator only).',
+          properties: {
+            enabled: { type: 'boolean', default: true, description: 'Refit on the schedule (needs launch.go_live).' },
+            cadence: duration('Refit interval after the first 60 days (weekly before).', '30d'),
+            method: {
+              enum: ['temperature', 'platt', 'isotonic', 'histogram'],
+              description: "Calibrator method; default: the active version's method, else platt.",
+            },
+            min_labels: { type: 'integer', minimum: 1, default: 100, description: 'Fewer unbiased labels than this: no refit, say so.' },
+            auto_apply: {
+              type: 'object',
+              additionalProperties: false,
+              description:
+                'Apply a refit without a person when it stays within these bounds; absent: every refit waits for `airlock thresholds approve`.',
+              properties: {
+                max_threshold_change: { type: 'number', minimum: 0, maximum: 1, default: 0.05 },
+                max_coverage_drop: { type: 'number', minimum: 0, maximum: 1, default: 0.05 },
+              },
+            },
+          },
+        },
       },
     },
     review: {
@@ -535,6 +605,8 @@ const pipeline = {
         case_types: { type: 'object', additionalProperties: caseType },
       },
     },
+    drift: driftConfigSchema,
+    readiness: readinessConfigSchema,
     launch: {
       type: 'object',
       additionalProperties: false,
@@ -619,6 +691,12 @@ export const configJsonSchema = {
             'required: every /v1 request signs in (session cookie from /v1/auth/login, or Authorization: Bearer TOKEN) and acts within its role. off: no sign-in, every request acts as an admin — only on a loopback host, for a laptop.',
         },
         session_ttl: duration('How long a sign-in lasts.', '12h'),
+        public_url: {
+          type: 'string',
+          pattern: '^https?://',
+          'x-expected': 'an http(s) URL',
+          description: 'The address people use to reach the console (alert links); default http://HOST:PORT.',
+        },
       },
     },
     worker: {

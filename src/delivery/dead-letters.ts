@@ -6,6 +6,7 @@ import { breakerRows, limitsRows } from '../store/delivery-state.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 import type { DeliveryRow, Tables } from '../store/tables.js';
+import { renderTemplate, TemplateMissingPath } from './template.js';
 import { DeliveryStage, liveStages } from './worker.js';
 
 /** A URL as the API shows it: without user info or query string, where credentials sometimes travel. */
@@ -118,13 +119,25 @@ export async function showDeadLetter(rt: Runtime, id: number) {
       ? {
           ...DeliveryStage.requestOf(dest, d),
           url: displayUrl(dest.url),
-          body: record ? { record: parse(record.body), decision: parse(record.decision) } : null,
+          body: record ? requestBody(dest.body, d, parse(record.body), parse(record.decision)) : null,
         }
       : null,
     response: parse(d.response),
     attempt_log: mine.filter((e) => e.kind !== 'delivery_replayed' && e.kind !== 'delivery_discarded'),
     history: mine.filter((e) => e.kind === 'delivery_replayed' || e.kind === 'delivery_discarded'),
   };
+}
+
+/** The body as the worker sends it: `{record, decision}` or the destination's template (null when it cannot render). */
+function requestBody(template: unknown, d: DeliveryRow, record: unknown, decision: unknown): unknown {
+  if (template === undefined) return { record, decision };
+  const meta = { pipeline: d.pipeline, record_id: d.record_id, destination: d.destination, idempotency_key: d.idempotency_key };
+  try {
+    return renderTemplate(template, { record, decision, meta });
+  } catch (err) {
+    if (err instanceof TemplateMissingPath) return null;
+    throw err;
+  }
 }
 
 export interface ReplaySelection {
@@ -267,7 +280,7 @@ export async function discardDeadLetter(rt: Runtime, id: number, opts: { by: str
  */
 export async function destinationStatus(rt: Runtime) {
   const { db } = rt.store;
-  const [breakers, limits, counts] = await Promise.all([
+  const [breakers, limits, counts, quotas] = await Promise.all([
     breakerRows(db),
     limitsRows(db),
     db
@@ -275,6 +288,7 @@ export async function destinationStatus(rt: Runtime) {
       .select(['pipeline', 'destination', 'status', (eb) => eb.fn.countAll<number>().as('n')])
       .groupBy(['pipeline', 'destination', 'status'])
       .execute(),
+    db.selectFrom('delivery_quotas').selectAll().execute(),
   ]);
   const out = [];
   for (const p of Object.values(rt.config.pipelines)) {
@@ -294,6 +308,14 @@ export async function destinationStatus(rt: Runtime) {
           ? { text: dest.rateLimit.text, per_second: (dest.rateLimit.count / dest.rateLimit.intervalMs) * 1000 }
           : null,
         extra_limits: dest.extraLimits.map((r) => r.text),
+        // Quotas counted in fixed windows, all processes together (units leased by a process count as used).
+        quotas: dest.extraLimits.map((r) => {
+          const q = quotas.find((x) => x.pipeline === p.name && x.destination === dest.name && x.quota === r.text);
+          const start = Math.floor(Date.now() / r.intervalMs) * r.intervalMs;
+          const used = q && Number(q.window_start) >= start ? Number(q.used) : 0;
+          return { quota: r.text, limit: r.count, used, window_start: iso(start), window_end: iso(start + r.intervalMs) };
+        }),
+        order_by: dest.orderBy ?? null,
         concurrency: dest.concurrency,
         found_limit: l?.found_per_second != null ? { per_second: Number(l.found_per_second), source: l.found_source } : null,
         pace_per_second: l?.rate_per_second != null ? Number(l.rate_per_second) : null,

@@ -3,6 +3,7 @@ import type { Rate } from '../config/units.js';
 import { AimdRate } from './aimd.js';
 import type { Verdict } from './classify.js';
 import { RateLimiter } from './rate-limiter.js';
+import type { SharedQuotas } from './shared-budget.js';
 import { type RateSignal, signalledRatePerSecond } from './signals.js';
 
 const perSecond = (r: Rate) => (r.count / r.intervalMs) * 1000;
@@ -26,6 +27,8 @@ export class Pacer {
   private headerRate?: number;
   private leased = 0;
   private leasedAt = 0;
+  /** How long a lease from the shared bucket takes (moving average, ms). */
+  private leaseMs = 0;
   /** No request before this time (Retry-After, remaining 0). */
   pauseUntil = 0;
   private sigRemaining?: number;
@@ -39,6 +42,8 @@ export class Pacer {
     private readonly dest: DestinationConfig,
     private readonly now: () => number,
     private readonly shared?: SharedBucket,
+    /** The destination's quotas kept in the database (shared by processes, kept over restarts); else counted here. */
+    private readonly quotas?: SharedQuotas,
   ) {
     if (!dest.rateLimit) {
       const a = dest.adaptive;
@@ -48,7 +53,7 @@ export class Pacer {
       );
     }
     this.local = new RateLimiter({ count: this.ratePerSecond(), intervalMs: 1000, text: '' }, now, this.burst());
-    this.extras = dest.extraLimits.map((r) => new RateLimiter(r, now, r.count));
+    this.extras = quotas ? [] : dest.extraLimits.map((r) => new RateLimiter(r, now, r.count));
   }
 
   /** The rate requests are paced to now, per second. */
@@ -82,6 +87,7 @@ export class Pacer {
   signalWaitMs(): number {
     const t = this.now();
     if (this.pauseUntil > t) return this.pauseUntil - t;
+    if (this.quotas && this.quotas.blockedUntil > t) return this.quotas.blockedUntil - t;
     if (this.sigResetAt !== undefined && t >= this.sigResetAt) {
       this.sigRemaining = undefined;
       this.sigResetAt = undefined;
@@ -97,6 +103,10 @@ export class Pacer {
   private async takeToken(): Promise<number> {
     for (const e of this.extras) if (e.available() < 1) return e.msUntilNext();
     const rate = this.ratePerSecond();
+    if (this.quotas && this.quotas.size > 0) {
+      const quotaWait = await this.quotas.take(rate);
+      if (quotaWait > 0) return quotaWait;
+    }
     const burst = this.burst();
     let wait: number;
     if (this.shared) {
@@ -106,8 +116,12 @@ export class Pacer {
         this.leased--;
         wait = 0;
       } else {
-        const block = Math.max(1, Math.min(burst, Math.ceil(rate * 0.05)));
+        // About 50 ms' worth, or enough to cover two round trips of the lease itself when the database is slower than
+        // that (a lease is on the path of every request that has no token), never more than the burst.
+        const block = Math.max(1, Math.min(burst, Math.ceil(rate * Math.max(0.05, (2 * this.leaseMs) / 1000))));
+        const leaseStarted = performance.now();
         const { granted, waitMs } = await this.shared(block, rate, burst);
+        this.leaseMs = 0.8 * this.leaseMs + 0.2 * (performance.now() - leaseStarted);
         if (granted > 0) {
           this.leased = granted - 1;
           this.leasedAt = this.now();
@@ -119,6 +133,7 @@ export class Pacer {
       wait = this.local.take(1) === 1 ? 0 : Math.max(1, this.local.msUntilNext());
     }
     if (wait === 0) for (const e of this.extras) e.take(1);
+    else if (this.quotas && this.quotas.size > 0) this.quotas.giveBack();
     return wait;
   }
 

@@ -74,6 +74,16 @@ export class RetryBudget {
     return true;
   }
 
+  /** Takes up to `want` retries from the budget at once (the interface the shared budget has too). */
+  async grant(want: number): Promise<number> {
+    let n = 0;
+    while (n < want && this.tryRetry()) n++;
+    return n;
+  }
+
+  /** Nothing to write: this budget lives in this process (SQLite; see shared-budget.ts for PostgreSQL). */
+  async flushIfDue(): Promise<void> {}
+
   snapshot(): { window_ms: number; percent: number; min_per_second: number; requests: number; retries: number; available: number } {
     const t = this.totals();
     return {

@@ -16,6 +16,10 @@ export interface Prediction {
  * answer was invalid — the record becomes a `model_failure` review case.
  */
 export class ModelCallError extends Error {
+  /** Refused without calling: the model's circuit breaker is open. */
+  circuitOpen = false;
+  /** With circuitOpen: milliseconds until the breaker lets a probe call through. */
+  retryAfterMs?: number;
   constructor(
     readonly kind: 'unavailable' | 'rejected',
     message: string,

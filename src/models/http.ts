@@ -1,26 +1,92 @@
 import type { HttpModelConfig } from '../config/load.js';
+import { advanceBreaker, type BreakerState, breakerPermits, newBreakerState, recordOutcomes } from '../delivery/breaker.js';
 import { type ModelAdapter, ModelCallError, normalizeAnswer, type Prediction } from './adapter.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** POSTs the record as JSON to the model's URL; retries timeouts, connection errors, 408, 429 and 5xx. */
+/**
+ * POSTs the record as JSON to the model's URL; retries timeouts, connection errors, 408, 429 and 5xx with jittered
+ * backoff; at most `concurrency` calls in flight; a circuit breaker (per process) fails fast while the model keeps
+ * failing, so an outage costs one quick error per record instead of every retry's timeout.
+ */
 export class HttpModelAdapter implements ModelAdapter {
   readonly type = 'http';
-  constructor(private readonly config: HttpModelConfig) {}
+  private readonly breaker: BreakerState;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly config: HttpModelConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.breaker = newBreakerState(now());
+  }
+
+  /** The breaker's phase and how often it opened (for metrics and tests). */
+  get circuit(): { state: BreakerState['state']; openings: number } {
+    advanceBreaker(this.breaker, this.config.breaker, this.now());
+    return { state: this.breaker.state, openings: this.breaker.openings };
+  }
 
   async predict(record: unknown): Promise<Prediction> {
-    let lastError: ModelCallError | undefined;
-    for (let attempt = 0; attempt <= this.config.retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
-      try {
-        return await this.once(record);
-      } catch (err) {
-        if (!(err instanceof ModelCallError)) throw err;
-        lastError = err;
-        if (err.kind === 'rejected') throw err;
+    await this.acquire();
+    try {
+      let lastError: ModelCallError | undefined;
+      for (let attempt = 0; attempt <= this.config.retries; attempt++) {
+        if (attempt > 0) await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+        try {
+          return await this.guarded(record);
+        } catch (err) {
+          if (!(err instanceof ModelCallError)) throw err;
+          lastError = err;
+          if (err.kind === 'rejected' || err.circuitOpen) throw err;
+        }
       }
+      throw lastError ?? new ModelCallError('unavailable', 'model call failed');
+    } finally {
+      this.release();
     }
-    throw lastError ?? new ModelCallError('unavailable', 'model call failed');
+  }
+
+  /** One call through the breaker: refused at once while it is open; its outcome counted. */
+  private async guarded(record: unknown): Promise<Prediction> {
+    const o = this.config.breaker;
+    const now = this.now();
+    advanceBreaker(this.breaker, o, now);
+    if (breakerPermits(this.breaker, o) <= 0) {
+      const err = new ModelCallError(
+        'unavailable',
+        `model circuit open after repeated failures; next probe in ${Math.max(0, (this.breaker.openUntil ?? now) - now)}ms`,
+      );
+      err.circuitOpen = true;
+      err.retryAfterMs = Math.max(0, (this.breaker.openUntil ?? now) - now);
+      throw err;
+    }
+    if (this.breaker.state === 'half_open') this.breaker.probes++;
+    try {
+      const p = await this.once(record);
+      recordOutcomes(this.breaker, o, this.now(), 1, 0);
+      return p;
+    } catch (err) {
+      // Faults of the model count (timeouts, resets, 408, 5xx); throttling (429) and refusals of one record do not.
+      const fault = err instanceof ModelCallError && err.kind === 'unavailable' && err.status !== 429;
+      recordOutcomes(this.breaker, o, this.now(), fault ? 0 : 1, fault ? 1 : 0);
+      throw err;
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (this.inFlight < this.config.concurrency) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
   }
 
   private async once(record: unknown): Promise<Prediction> {

@@ -10,12 +10,21 @@ export interface RoutingPolicy {
   calibrator: Calibrator | null;
   /** Auto-accept when (calibrated) confidence ≥ threshold. */
   threshold: number;
+  /**
+   * Per-segment thresholds (routing.segment_by): a number, or null where no threshold carried the guarantee (that
+   * segment always goes to review). A segment absent here uses `threshold`.
+   */
+  segments?: Record<string, number | null>;
 }
 
 export interface RouteDecision {
   to: 'auto' | 'review';
-  /** Why: confidence, never_auto, rule, or calibrator_unusable. */
+  /** Why: confidence, never_auto, or rule. */
   reason: 'confidence' | 'never_auto' | 'rule';
+  /** The record's segment (routing.segment_by), when configured. */
+  segment?: string;
+  /** Which threshold applied to the segment: its own, the overall one (a segment the calibration did not see), or none (no threshold carries the guarantee there). */
+  segmentThreshold?: 'own' | 'overall' | 'none';
   threshold: number;
   rawConfidence: number;
   /** Confidence after the calibrator (= raw when there is none or it could not be applied). */
@@ -48,6 +57,14 @@ export function ruleMatches(rule: ReviewRule, record: unknown): boolean {
   if (rule.equals !== undefined && JSON.stringify(v) === JSON.stringify(rule.equals)) return true;
   if (rule.in?.some((x) => JSON.stringify(x) === JSON.stringify(v))) return true;
   return false;
+}
+
+/** The segment of a record for per-segment thresholds: `$label` is the predicted label, else a dotted record path. */
+export function segmentOf(segmentBy: string, record: unknown, predictedLabel: string): string {
+  if (segmentBy === '$label') return predictedLabel;
+  const v = fieldOf(record, segmentBy);
+  if (v === undefined || v === null) return '(missing)';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 /** A record's audit draw: a uniform number in [0, 1) from its id, so the sample is reproducible and unbiased. */
@@ -84,8 +101,26 @@ export function route(
       version = null;
     }
   }
+  let segment: string | undefined;
+  let segmentThreshold: RouteDecision['segmentThreshold'];
+  if (pipeline.routing.segmentBy) {
+    segment = segmentOf(pipeline.routing.segmentBy, record, prediction.label);
+    if (version !== null && policy.segments) {
+      const own = Object.hasOwn(policy.segments, segment) ? policy.segments[segment] : undefined;
+      if (own === undefined) segmentThreshold = 'overall';
+      else if (own === null) {
+        segmentThreshold = 'none';
+        threshold = Number.POSITIVE_INFINITY;
+      } else {
+        segmentThreshold = 'own';
+        threshold = own;
+      }
+    }
+  }
   const base = {
     threshold,
+    ...(segment !== undefined ? { segment } : {}),
+    ...(segmentThreshold ? { segmentThreshold } : {}),
     rawConfidence: prediction.confidence,
     calibratedConfidence: calibrated,
     version,

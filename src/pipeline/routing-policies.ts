@@ -6,6 +6,12 @@ import type { RoutingPolicy } from './router.js';
 
 const REFRESH_MS = 5000;
 
+/** The `threshold` JSON of a routing version (src/pipeline/routing-versions.ts). */
+interface StoredThreshold {
+  value: number;
+  segments?: Record<string, { feasible: boolean; value?: number }>;
+}
+
 /**
  * The routing policy of each pipeline, read from the active routing version and refreshed every few seconds,
  * so a version applied or approved from the CLI reaches running workers without a restart.
@@ -23,9 +29,14 @@ export class RoutingPolicies {
     let policy: RoutingPolicy = { version: null, calibrator: null, threshold: pipeline.routing.autoAcceptAt };
     if (row) {
       try {
-        const threshold = JSON.parse(row.threshold) as { value: number };
+        const threshold = JSON.parse(row.threshold) as StoredThreshold;
         const calibrator: Calibrator | null = row.calibrator ? parseCalibrator(JSON.parse(row.calibrator)) : null;
         policy = { version: row.version, calibrator, threshold: threshold.value };
+        if (threshold.segments) {
+          policy.segments = Object.fromEntries(
+            Object.entries(threshold.segments).map(([name, t]) => [name, t.feasible && typeof t.value === 'number' ? t.value : null]),
+          );
+        }
       } catch (err) {
         this.rt.logger.error(
           { pipeline: pipeline.name, version: row.version, err: (err as Error).message },

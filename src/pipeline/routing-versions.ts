@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Calibrator } from '../calibration/calibrators.js';
+import type { LabelledPredictions } from '../calibration/predictions.js';
 import type { CalibrationReport } from '../calibration/report.js';
+import type { FeasibleThreshold } from '../calibration/threshold.js';
 import type { AirlockConfig, PipelineConfig } from '../config/load.js';
 import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { modelFingerprint } from '../models/index.js';
 import type { Store } from '../store/db.js';
+import { insertLabels, type NewLabel } from '../store/labels.js';
 import { activateRoutingVersion, insertEvidence, insertRoutingVersion, routingVersions } from '../store/routing.js';
 import type { RoutingVersionRow } from '../store/tables.js';
 
@@ -20,6 +23,48 @@ export function evidenceHashes(config: AirlockConfig, pipeline: PipelineConfig, 
     model: modelFingerprint(pipeline.model),
     calibrator: calibratorHash(calibrator),
   };
+}
+
+/** The `threshold` JSON of a routing version: the guarantee, and per segment when the threshold has segments. */
+export function storedThreshold(t: FeasibleThreshold & { confidence: 'calibrated' | 'raw' }): Record<string, unknown> {
+  return {
+    value: t.value,
+    alpha: t.alpha,
+    delta: t.delta,
+    method: t.method,
+    coverage: t.coverage,
+    error: t.error,
+    error_upper_bound: t.error_upper_bound,
+    n: t.n,
+    confidence: t.confidence,
+    ...(t.segments
+      ? {
+          segments: Object.fromEntries(
+            Object.entries(t.segments).map(([name, s]) => [
+              name,
+              s.feasible
+                ? { feasible: true, value: s.value, coverage: s.coverage, error: s.error, error_upper_bound: s.error_upper_bound, n: s.n }
+                : { feasible: false, n: s.n, reason: s.reason, labels_needed: s.labelsNeeded },
+            ]),
+          ),
+        }
+      : {}),
+  };
+}
+
+/** The calibration set as labels (source `calibration`) for the feedback loop's refits. */
+export function calibrationLabels(pipeline: string, p: LabelledPredictions, now: number): NewLabel[] {
+  return p.label.map((label, i) => ({
+    pipeline,
+    source: 'calibration' as const,
+    recordId: null,
+    label,
+    predicted: p.predicted[i],
+    rawConfidence: p.confidence[i],
+    probs: p.classes && p.probs ? Object.fromEntries(p.classes.map((c, k) => [c, p.probs![i][k]])) : null,
+    segment: p.segment?.[i] ?? null,
+    now,
+  }));
 }
 
 export interface StoredCalibration {
@@ -38,12 +83,20 @@ export async function storeCalibration(
   config: AirlockConfig,
   pipelineName: string,
   report: CalibrationReport,
-  options: { apply: boolean; by: string | null; source: string; now: number },
+  options: { apply: boolean; by: string | null; source: string; now: number; predictions?: LabelledPredictions },
 ): Promise<StoredCalibration> {
   const pipeline = config.pipelines[pipelineName];
   if (!pipeline) throw new AirlockError('USAGE', `pipeline "${pipelineName}" is not in the config`);
   const calibrator = report.calibrated?.calibrator ?? null;
   const t = report.threshold;
+  if (options.predictions) {
+    // The newest calibration set replaces the previous one as the feedback loop's pre-launch labels.
+    const labels = calibrationLabels(pipelineName, options.predictions, options.now);
+    await store.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('labels').where('pipeline', '=', pipelineName).where('source', '=', 'calibration').execute();
+      await insertLabels(trx, labels);
+    });
+  }
   const evidenceId = await insertEvidence(store.db, {
     kind: 'calibration',
     pipeline: pipelineName,
@@ -76,17 +129,7 @@ export async function storeCalibration(
     pipeline: pipelineName,
     status,
     calibrator,
-    threshold: {
-      value: t.value,
-      alpha: t.alpha,
-      delta: t.delta,
-      method: t.method,
-      coverage: t.coverage,
-      error: t.error,
-      error_upper_bound: t.error_upper_bound,
-      n: t.n,
-      confidence: t.confidence,
-    },
+    threshold: storedThreshold(t),
     evidenceId,
     by: options.by,
     note: `from ${options.source}`,

@@ -150,6 +150,7 @@ export class ScoringStage {
       ...(prediction.modelVersion ? { model_version: prediction.modelVersion } : {}),
       calibrated_confidence: routed.calibratedConfidence,
       routing_version: routed.version,
+      ...(routed.segment !== undefined ? { segment: routed.segment } : {}),
       ...(routed.calibration ? { calibration: routed.calibration } : {}),
       latency_ms: Math.round(prediction.latencyMs * 1000) / 1000,
     });
@@ -172,6 +173,7 @@ export class ScoringStage {
           threshold: routed.threshold,
           calibrated_confidence: routed.calibratedConfidence,
           routing_version: routed.version,
+          ...(routed.segment !== undefined ? { segment: routed.segment, segment_threshold: routed.segmentThreshold ?? null } : {}),
           ...(routed.rule ? { rule: routed.rule.field } : {}),
           ...(routed.audit ? { audit: true } : {}),
         },
@@ -296,6 +298,12 @@ export class ScoringStage {
   private pause(err: ModelCallError): void {
     const now = this.rt.clock.now();
     if (now < this.pausedUntil) return;
+    if (err.circuitOpen && err.retryAfterMs !== undefined) {
+      // The model's circuit breaker refused the call without trying: wait exactly until it lets a probe through
+      // (growing the backoff here would only delay recovery after the breaker has closed).
+      this.pausedUntil = now + Math.max(50, Math.round(err.retryAfterMs));
+      return;
+    }
     this.consecutiveOutages++;
     const delay = Math.min(MAX_PAUSE_MS, 500 * 2 ** Math.min(this.consecutiveOutages - 1, 10));
     // Whole milliseconds: pausedUntil becomes available_at, an integer (bigint) column on PostgreSQL.

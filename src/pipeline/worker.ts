@@ -4,6 +4,8 @@ import { DeliveryStage } from '../delivery/worker.js';
 import { createModelAdapter, type ModelAdapter } from '../models/index.js';
 import { SlaStage } from '../review/sla-stage.js';
 import type { Runtime } from './context.js';
+import { DriftStage } from './drift-stage.js';
+import { RefitStage } from './refit.js';
 import { RoutingPolicies } from './routing-policies.js';
 import { ScoringStage } from './scoring.js';
 
@@ -32,11 +34,16 @@ export class WorkerPool {
     // SLA clocks and escalation chains of every open review case (once per process; the database decides who fires).
     const sla = new SlaStage(rt);
     this.stages.push({ name: 'review:sla', runOnce: () => sla.runOnce() });
+    // The feedback loop's scheduled refits of calibrator and threshold (once per due time across processes).
+    const refits = new RefitStage(rt);
+    this.stages.push({ name: 'routing:refit', runOnce: () => refits.runOnce() });
     for (const p of Object.values(rt.config.pipelines)) {
       const model = createModelAdapter(p.model);
       this.models.push(model);
       const scoring = new ScoringStage(rt, p, model, this.owner, this.policies);
       this.stages.push({ name: `score:${p.name}`, runOnce: () => scoring.runOnce() });
+      const drift = new DriftStage(rt, p, this.owner);
+      this.stages.push({ name: `drift:${p.name}`, runOnce: () => drift.runOnce() });
       for (const d of Object.values(p.destinations)) {
         const delivery = new DeliveryStage(rt, p, d, this.owner);
         this.stages.push({ name: `deliver:${p.name}:${d.name}`, runOnce: () => delivery.runOnce(), stop: () => delivery.stop() });

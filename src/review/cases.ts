@@ -5,8 +5,9 @@ import type { Runtime } from '../pipeline/context.js';
 import { applyDecision } from '../pipeline/lifecycle.js';
 import { getCase, type NewReviewCase, resolveCase } from '../store/cases.js';
 import { appendEvents } from '../store/events.js';
+import { insertLabels } from '../store/labels.js';
 import { lockRecord } from '../store/records.js';
-import type { ReviewCaseRow, Tables } from '../store/tables.js';
+import type { RecordRow, ReviewCaseRow, Tables } from '../store/tables.js';
 import { addWorkingTime } from './calendar.js';
 
 /** Case types Airlock itself opens; each exists even when the config does not name it. */
@@ -115,6 +116,7 @@ export async function resolveWithLabel(
       ],
       kind,
     );
+    await recordVerdictLabel(trx, c.pipeline, record, 'audit', verdict.label, now);
     return { pipeline: c.pipeline, recordId: c.record_id };
   }
   if (record?.status !== 'in_review') {
@@ -143,5 +145,43 @@ export async function resolveWithLabel(
     { label: verdict.label, source: 'review', case_id: caseId, by: verdict.by, at: new Date(now).toISOString() },
     now,
   );
+  await recordVerdictLabel(trx, c.pipeline, record, 'review', verdict.label, now);
   return { pipeline: c.pipeline, recordId: c.record_id };
+}
+
+/**
+ * A person's verdict on a scored record is a label for the feedback loop (src/pipeline/refit.ts), stored with the
+ * model's prediction as it was: audit verdicts are unbiased above the threshold, review verdicts only below it.
+ */
+async function recordVerdictLabel(
+  trx: Kysely<Tables>,
+  pipeline: string,
+  record: RecordRow | undefined,
+  source: 'audit' | 'review',
+  label: string,
+  now: number,
+): Promise<void> {
+  if (!record?.prediction) return;
+  const p = JSON.parse(record.prediction) as {
+    label?: unknown;
+    confidence?: unknown;
+    probs?: Record<string, number>;
+    segment?: string;
+    routing_version?: number | null;
+  };
+  if (typeof p.label !== 'string' || typeof p.confidence !== 'number') return;
+  await insertLabels(trx, [
+    {
+      pipeline,
+      source,
+      recordId: record.id,
+      label,
+      predicted: p.label,
+      rawConfidence: p.confidence,
+      probs: p.probs ?? null,
+      segment: p.segment ?? null,
+      routingVersion: p.routing_version ?? null,
+      now,
+    },
+  ]);
 }

@@ -14,9 +14,14 @@ import type { AccountRole } from '../review/accounts.js';
 import type { Store } from '../store/db.js';
 import { countRecordsByStatus } from '../store/records.js';
 import { actorOf, DECIDERS, LEADS, registerAuth } from './auth.js';
+import { registerConsole } from './console.js';
+import { registerConsoleRoutes } from './console-routes.js';
 import { registerDeliveryRoutes } from './delivery-routes.js';
+import { registerDriftRoutes } from './drift-routes.js';
 import { openApiDocument } from './openapi.js';
+import { registerReadinessRoutes } from './readiness-routes.js';
 import { registerReviewRoutes } from './review-routes.js';
+import { registerRoutingRoutes } from './routing-routes.js';
 
 const INGESTERS: AccountRole[] = ['admin', 'lead', 'reviewer', 'ingest'];
 
@@ -202,6 +207,11 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   );
 
   registerReviewRoutes(app, rt);
+  registerConsoleRoutes(app, rt);
+  await registerConsole(app);
+  registerDriftRoutes(app, rt);
+  registerReadinessRoutes(app, rt);
+  registerRoutingRoutes(app, rt, { invalidate: () => airlock.workers.policies.invalidate() });
 
   const pipelineParam = (name: string) => {
     if (!config.pipelines[name]) throw new AirlockError('NOT_FOUND', `pipeline "${name}" is not in the config`);

@@ -86,6 +86,60 @@ export function openApiDocument(config: AirlockConfig) {
           responses: { 200: { description: 'OK' }, 404: problemResponse('Unknown pipeline.') },
         },
       },
+      '/v1/pipelines/{pipeline}/refit': {
+        post: {
+          summary: 'Refit calibrator and threshold now from the labels gathered (feedback loop); proposes or applies a routing version',
+          parameters: [pipelineParam],
+          responses: {
+            200: { description: 'The refit: outcome, before/after coverage and error bound, the version made (if any).' },
+            403: problemResponse('Leads and admins only.'),
+            404: problemResponse('Unknown pipeline.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/readiness': {
+        get: {
+          summary: 'The production-readiness report: score, sections and checks with evidence and fix (as airlock readiness --json)',
+          parameters: [pipelineParam, { name: 'min_score', in: 'query', schema: { type: 'number', minimum: 0 } }],
+          responses: {
+            200: {
+              description: 'score, min_score, passed, blocking_failed, sections[] with checks[] (id, status, points, evidence, fix).',
+            },
+            400: problemResponse('min_score is not a number.'),
+            404: problemResponse('Unknown pipeline.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/refits': {
+        get: {
+          summary: 'The refit schedule from go-live (weekly for 60 days, then the cadence) and the refits that ran',
+          parameters: [pipelineParam],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('Unknown pipeline.') },
+        },
+      },
+      '/v1/pipelines/{pipeline}/accuracy': {
+        get: {
+          summary:
+            'Per window: estimated accuracy without labels (mean calibrated confidence, CBPE) beside realised accuracy from audit and review labels',
+          parameters: [
+            pipelineParam,
+            { name: 'window', in: 'query', schema: { type: 'string', default: '1d' } },
+            { name: 'windows', in: 'query', schema: { type: 'integer', default: 30 } },
+          ],
+          responses: { 200: { description: 'OK' }, 400: problemResponse('Bad window.'), 404: problemResponse('Unknown pipeline.') },
+        },
+      },
+      '/v1/pipelines/{pipeline}/misclassifications': {
+        get: {
+          summary: 'Production misclassifications found by reviewers (verdict differs from the model), newest first',
+          parameters: [
+            pipelineParam,
+            { name: 'days', in: 'query', schema: { type: 'integer', default: 7 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', default: 100 } },
+          ],
+          responses: { 200: { description: 'OK' }, 404: problemResponse('Unknown pipeline.') },
+        },
+      },
       '/v1/pipelines/{pipeline}/thresholds/{version}/approve': {
         post: {
           summary: 'Activate a routing version (approve a proposal, or roll back)',
@@ -347,6 +401,42 @@ export function openApiDocument(config: AirlockConfig) {
           responses: { 200: { description: 'OK' } },
         },
       },
+      '/v1/pipelines/{pipeline}/drift': {
+        get: {
+          summary: 'Drift of the latest window against the reference profile, fields most drifted first',
+          description:
+            'The window holding now (or the latest with records), compared field by field with the active reference: `fields[]` with `name`, `type`, `test`, `statistic`, `p_value`, `p_value_adjusted`, `threshold`, `drift`, `severity` (≥ 1 is drift), `ks`, `psi`, `wasserstein_norm`, `jensen_shannon`, the field’s `episode` and console `link`; model outputs as `@model.label`, `@model.confidence`, `@model.route`; `outputs` with the auto/review shares, estimated accuracy (mean calibrated confidence) and realised accuracy from reviewers’ verdicts. Every signed-in role.',
+          parameters: [pipelineParam],
+          responses: {
+            200: { description: 'OK' },
+            404: problemResponse('Unknown pipeline, or no reference profile yet.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/drift/{field}/series': {
+        get: {
+          summary: 'One field’s drift statistic and flag per window, and the reference vs latest distribution (for charts)',
+          parameters: [
+            pipelineParam,
+            {
+              name: 'field',
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+              description: 'Dotted path, e.g. `amount` or `@model.label`.',
+            },
+            { name: 'windows', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 48 } },
+          ],
+          responses: {
+            200: {
+              description:
+                '`series[]`: `start`, `end`, `rows`, `test`, `statistic`, `p_value`, `threshold`, `drift`, …; `distribution`: `labels`, `reference`, `current` shares.',
+            },
+            400: problemResponse('windows is not a whole number from 1 to 1000.'),
+            404: problemResponse('Unknown pipeline or field, or no reference profile yet.'),
+          },
+        },
+      },
       '/v1/destinations': {
         get: {
           summary: 'Per destination: rate against its limit (configured, stated or found by AIMD), 429s, breaker state, dead letters',
@@ -410,6 +500,38 @@ export function openApiDocument(config: AirlockConfig) {
             },
           },
           responses: { 200: { description: 'Discarded.' }, 400: problemResponse('No reason given.') },
+        },
+      },
+      '/v1/review/cases/{id}/authority': {
+        get: {
+          summary:
+            'The caller’s authority on a case: per action yes, no, or its limit (e.g. "amount ≤ 500"), and why each refused action is refused',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: {
+            200: {
+              description: '{ case_id, type, role, actions: { approve: "yes" | "no" | "amount ≤ 500", … }, refused: { action: reason } }',
+            },
+            404: problemResponse('No such case.'),
+          },
+        },
+      },
+      '/v1/pipelines/{pipeline}/thresholds/{version}/evidence': {
+        get: {
+          summary: 'The calibration evidence a routing version was made from: summary, hashes and the whole report (reliability bins)',
+          parameters: [pipelineParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: {
+            200: { description: '{ pipeline, version, evidence: { id, kind, created_at, hashes, summary, report } }' },
+            404: problemResponse('No such pipeline, version, or the version cites no evidence.'),
+          },
+        },
+      },
+      '/v1/destinations/activity': {
+        get: {
+          summary: 'Per destination and minute: deliveries made and 429 answers, over the last `minutes` (default 30, at most 1440)',
+          parameters: [{ name: 'minutes', in: 'query', schema: { type: 'integer', default: 30, maximum: 1440 } }],
+          responses: {
+            200: { description: '{ minutes, from, destinations: [{ pipeline, destination, buckets: [{ at, delivered, throttled }] }] }' },
+          },
         },
       },
       '/v1/review/cases/bulk': {

@@ -300,6 +300,149 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         }
       },
     },
+    '0006_delivery_order_budget': {
+      async up(db: Kysely<unknown>) {
+        // Ordering per key: the key (from the destination's order_by) and the record's arrival position; a delivery
+        // goes out only when no earlier pending delivery of the same key is left (src/delivery/ordering.ts).
+        await sql`alter table deliveries add column order_key text`.execute(db);
+        await sql`alter table deliveries add column order_seq ${ms}`.execute(db);
+        await sql`create index deliveries_order on deliveries (pipeline, destination, order_key, order_seq) where order_key is not null`.execute(
+          db,
+        );
+        // The claim's exact order (due time, then seq) over pending rows only: a claim reads the rows it takes, not every
+        // pending row of the destination (rows decided in one transaction share their due time).
+        await sql`create index deliveries_pending_due on deliveries (pipeline, destination, next_attempt_at, seq) where status = 'pending'`.execute(
+          db,
+        );
+        // One row per destination: the retry budget's one-second buckets (JSON ring), shared by every process.
+        await sql`create table delivery_budgets (
+          pipeline text not null,
+          destination text not null,
+          buckets text not null,
+          updated_at ${ms} not null,
+          primary key (pipeline, destination)
+        )`.execute(db);
+        // Quotas counted in fixed windows (HubSpot's daily cap): one row per destination and quota, leased in blocks.
+        await sql`create table delivery_quotas (
+          pipeline text not null,
+          destination text not null,
+          quota text not null,
+          window_start ${ms} not null,
+          used integer not null,
+          updated_at ${ms} not null,
+          primary key (pipeline, destination, quota)
+        )`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ['delivery_quotas', 'delivery_budgets']) await sql`drop table if exists ${sql.raw(t)}`.execute(db);
+        await sql`drop index if exists deliveries_order`.execute(db);
+        await sql`drop index if exists deliveries_pending_due`.execute(db);
+      },
+    },
+    '0007_drift': {
+      async up(db: Kysely<unknown>) {
+        // When the drift stage counted the record into its window's summary (null: not yet); set in the same
+        // transaction as the summary, so a record is counted once whatever the crashes and processes.
+        await sql`alter table records add column drift_at ${ms}`.execute(db);
+        await sql`create index records_drift_pending on records (pipeline, drift_at, seq)`.execute(db);
+        // Reference profiles: the drift spec (bins from the reference) and the reference's summary, versioned per pipeline.
+        await sql`create table drift_references (
+          pipeline text not null,
+          version integer not null,
+          status text not null,
+          source text not null,
+          spec text not null,
+          summary text not null,
+          outputs text not null,
+          rows integer not null,
+          created_at ${ms} not null,
+          created_by text,
+          note text,
+          primary key (pipeline, version)
+        )`.execute(db);
+        // Mergeable summaries per (pipeline, reference version, window, process): each process writes only its own
+        // rows, readers merge them.
+        await sql`create table drift_windows (
+          pipeline text not null,
+          reference_version integer not null,
+          window_start ${ms} not null,
+          window_ms ${ms} not null,
+          process text not null,
+          rows integer not null,
+          summary text not null,
+          outputs text not null,
+          updated_at ${ms} not null,
+          primary key (pipeline, reference_version, window_start, process)
+        )`.execute(db);
+        // One evaluation per completed window (the primary key lets one process do it), with the fields that drifted.
+        await sql`create table drift_evaluations (
+          pipeline text not null,
+          window_start ${ms} not null,
+          reference_version integer not null,
+          evaluated_at ${ms} not null,
+          rows integer not null,
+          tested integer not null,
+          result text not null,
+          primary key (pipeline, window_start)
+        )`.execute(db);
+        // Alert episodes per field: opened after N drifted windows, resolved after M clean ones.
+        await sql`create table drift_episodes (
+          pipeline text not null,
+          field text not null,
+          state text not null,
+          drifted_run integer not null,
+          clean_run integer not null,
+          opened_at ${ms},
+          opened_window ${ms},
+          resolved_at ${ms},
+          alerted integer not null,
+          episodes integer not null,
+          statistic double precision,
+          updated_at ${ms} not null,
+          primary key (pipeline, field)
+        )`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ['drift_episodes', 'drift_evaluations', 'drift_windows', 'drift_references']) {
+          await sql`drop table if exists ${sql.raw(t)}`.execute(db);
+        }
+        await sql`drop index if exists records_drift_pending`.execute(db);
+      },
+    },
+    '0008_labels_and_refits': {
+      async up(db: Kysely<unknown>) {
+        // Labels for the feedback loop: the calibration set, review verdicts and audit-sample verdicts, each with the
+        // model's prediction as it was, so calibrators and thresholds can be refitted (and their bias accounted for).
+        await sql`create table labels (
+          ${autoId('id')},
+          pipeline text not null,
+          source text not null,
+          record_id text,
+          label text not null,
+          predicted text not null,
+          raw_confidence double precision not null,
+          probs text,
+          segment text,
+          routing_version integer,
+          created_at ${ms} not null
+        )`.execute(db);
+        await sql`create index labels_pipeline on labels (pipeline, source, created_at)`.execute(db);
+        // One row per scheduled refit: the primary key lets exactly one process run each due refit.
+        await sql`create table refits (
+          pipeline text not null,
+          due_at ${ms} not null,
+          ran_at ${ms} not null,
+          outcome text not null,
+          evidence_id ${ms},
+          version integer,
+          primary key (pipeline, due_at)
+        )`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        await sql`drop table if exists refits`.execute(db);
+        await sql`drop table if exists labels`.execute(db);
+      },
+    },
   };
 }
 

@@ -64,9 +64,13 @@ export interface NewRoutingVersion {
   now: number;
 }
 
-/** Adds the pipeline's next version; when it is active, the previous active version is retired in the same transaction. */
+/**
+ * Adds the pipeline's next version; when it is active, the previous active version is retired in the same transaction
+ * (the caller's, when `db` is one).
+ */
 export async function insertRoutingVersion(db: Kysely<Tables>, kind: DatabaseKind, v: NewRoutingVersion): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  const inTransaction = (fn: (trx: Kysely<Tables>) => Promise<number>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  return inTransaction(async (trx) => {
     if (kind === 'postgres') await trx.selectFrom('routing_versions').select('id').where('pipeline', '=', v.pipeline).forUpdate().execute();
     const last = await trx
       .selectFrom('routing_versions')

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Record states (DESIGN.md, shared vocabulary). */
 export const RECORD_STATES = [
@@ -156,6 +156,10 @@ export interface DeliveriesTable {
   last_error: string | null;
   /** JSON: { status, headers, body } of the response that dead-lettered it. */
   response: string | null;
+  /** The destination's `order_by` value of the record (null: not ordered). */
+  order_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The record's arrival position (records.seq): deliveries of one key go out in this order. */
+  order_seq: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: number;
   updated_at: number;
 }
@@ -223,7 +227,43 @@ export interface Tables {
   case_escalations: CaseEscalationsTable;
   delivery_limits: DeliveryLimitsTable;
   delivery_breakers: DeliveryBreakersTable;
+  delivery_budgets: DeliveryBudgetsTable;
+  delivery_quotas: DeliveryQuotasTable;
+  labels: LabelsTable;
+  refits: RefitsTable;
 }
+
+export type LabelSource = 'calibration' | 'review' | 'audit';
+
+/** A labelled prediction for the feedback loop (migration 0008). */
+export interface LabelsTable {
+  id: Generated<number>;
+  pipeline: string;
+  /** calibration: the pre-launch set; audit: a random sample of automatic decisions; review: verdicts below the threshold. */
+  source: LabelSource;
+  record_id: string | null;
+  label: string;
+  predicted: string;
+  /** The model's confidence before any calibrator. */
+  raw_confidence: number;
+  /** JSON object label → probability, when the model gave it. */
+  probs: string | null;
+  segment: string | null;
+  routing_version: number | null;
+  created_at: number;
+}
+
+/** One scheduled refit of a pipeline's calibrator and threshold, run by exactly one process. */
+export interface RefitsTable {
+  pipeline: string;
+  due_at: number;
+  ran_at: number;
+  /** proposed | applied | unchanged | insufficient | infeasible */
+  outcome: string;
+  evidence_id: number | null;
+  version: number | null;
+}
+export type LabelRow = Selectable<LabelsTable>;
 
 export type ContractVersionRow = Selectable<ContractVersionsTable>;
 export type HaltRow = Selectable<HaltsTable>;
@@ -309,5 +349,24 @@ export interface DeliveryBreakersTable {
   probes: number;
   probe_successes: number;
   openings: number;
+  updated_at: number;
+}
+
+/** The retry budget of one destination, shared by every process: JSON `[{ second, requests, retries }]`. */
+export interface DeliveryBudgetsTable {
+  pipeline: string;
+  destination: string;
+  buckets: string;
+  updated_at: number;
+}
+
+/** A quota counted in fixed windows (e.g. `250000/day`, UTC days), shared by every process. */
+export interface DeliveryQuotasTable {
+  pipeline: string;
+  destination: string;
+  /** The quota as configured, e.g. `250000/day`. */
+  quota: string;
+  window_start: number;
+  used: number;
   updated_at: number;
 }

@@ -1,0 +1,29 @@
+/**
+ * The readiness checklist's sections and check ids (stable: they appear in `--json`, in the config's
+ * `readiness.blocking` and `readiness.confirmed`, and in CI scripts). No imports, so the config schema can list them.
+ */
+export const READINESS_SECTIONS = ['data', 'confidence', 'integrations', 'review', 'change', 'monitoring'] as const;
+export type ReadinessSection = (typeof READINESS_SECTIONS)[number];
+
+export const READINESS_CHECK_IDS = [
+  'data.audit',
+  'data.contract',
+  'confidence.calibration',
+  'confidence.threshold',
+  'confidence.probe',
+  'integrations.loadtest',
+  'integrations.destinations',
+  'review.case_types',
+  'review.runbook',
+  'review.sla',
+  'change.drift_reference',
+  'change.alerts',
+  'change.thirty_day_review',
+  'monitoring.model_version',
+  'monitoring.rollback',
+  'monitoring.metrics',
+] as const;
+export type ReadinessCheckId = (typeof READINESS_CHECK_IDS)[number];
+
+/** Checks only a person can confirm (`readiness.confirmed.<id>: "what was done, when, by whom"`). */
+export const MANUAL_CHECK_IDS: readonly ReadinessCheckId[] = ['monitoring.metrics'];
