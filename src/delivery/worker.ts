@@ -276,7 +276,11 @@ export class DeliveryStage {
       let sending: Promise<Outcome>;
       const payload = r ? this.payload(d, r.body, r.decision) : ({ kind: 'dead', error: 'the record no longer exists' } as Outcome);
       if (typeof payload !== 'string') sending = Promise.resolve(payload);
-      else if (!(await this.takeSlot(deadline))) {
+      else if (!halfOpen && this.breakerState === 'open') {
+        // The circuit opened while this delivery waited (claimed ahead): it goes back unattempted.
+        givenBack.push(d);
+        continue;
+      } else if (!(await this.takeSlot(deadline))) {
         givenBack.push(d);
         continue;
       } else if (await this.pacer.acquire(Math.max(0, deadline - this.rt.clock.now()), () => this.stopping))
