@@ -195,9 +195,9 @@ export class Pacer {
     if (!throttled) this.aimd?.onAccepted();
     if (throttled) {
       this.throttles++;
-      if (this.headerRate === undefined) this.aimd?.onThrottle();
       // A throttle without a stated wait: hold off one second rather than hammer.
       if (signal.retryAfterMs === undefined && signal.resetMs === undefined) this.pauseUntil = Math.max(this.pauseUntil, t + 1000);
+      if (this.headerRate === undefined) this.aimd?.onThrottle(this.pauseUntil);
     }
   }
 
