@@ -220,6 +220,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const sim = await startVendorSimulator({ preset: 'zendesk-enterprise', port: 0 });
   let server: AirlockServer | undefined;
   let stop = false;
+  // Ctrl-C during production stops the stream and closes the server cleanly (before it, the pilot steps just end).
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
   try {
     const goLive = new Date().toISOString().slice(0, 10);
     writeFileSync(path.join(ws, 'airlock.yaml'), demoConfig(sim.url, port, goLive));
@@ -426,10 +431,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       while (!stop) await reviewOne().catch(() => sleep(500));
     })();
 
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     let halted = false;
     let renameAccepted = false;
     const started = Date.now();
-    for (let i = 0; i < production.length; ) {
+    for (let i = 0; i < production.length && !interrupted; ) {
       const batch = production.slice(i, i + Math.max(1, Math.round(rate / 5))).map((r, k) => {
         if (i + k < renameAt) return r;
         const { subject, ...rest } = r;
@@ -468,9 +475,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           : 'the rename halted the pipeline; the records after it wait (halted) until a lead accepts the change on the console’s Halt page',
     );
 
-    // Wait until nothing is left for the system (people's work may stay open).
-    const busy = ['received', 'scoring', 'decided', ...(fast ? ['halted'] : [])];
-    for (let waited = 0; ; waited += 500) {
+    // Wait until nothing is left for the system (people's work may stay open). While the pipeline stays halted,
+    // records received before the halt wait unscored too: they count as waiting, like the halted ones.
+    const waitingOnHalt = halted && !renameAccepted;
+    const busy = [...(waitingOnHalt ? [] : ['received']), 'scoring', 'decided', ...(fast ? ['halted'] : [])];
+    for (let waited = 0; !interrupted; waited += 500) {
       const p = (await api(leadToken, 'GET', '/v1/pipelines')).body as { pipelines?: { name: string; records: Record<string, number> }[] };
       const counts = p.pipelines?.find((x) => x.name === 'inbox')?.records ?? {};
       if (busy.every((s) => !counts[s])) break;
@@ -480,6 +489,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
     stop = true;
     await reviewer;
+    if (interrupted) {
+      say(`\nStopped (Ctrl-C) during production. Nothing is lost: every record is in ${path.join(ws, 'airlock.db')}.`);
+      return 130;
+    }
 
     // Where every production mail ended up, read through the API record by record.
     const counts: Record<string, number> = {};
@@ -523,21 +536,22 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       (counts.in_review ?? 0) +
       (counts.quarantined ?? 0) +
       (counts.discarded ?? 0) +
-      (counts.halted ?? 0);
+      (counts.halted ?? 0) +
+      (waitingOnHalt ? (counts.received ?? 0) : 0);
     say(
-      `\nSent ${sent} = applied ${applied} + dead letters ${counts.dead_lettered ?? 0} + in review ${counts.in_review ?? 0} + quarantined ${counts.quarantined ?? 0} + discarded ${counts.discarded ?? 0}${counts.halted ? ` + halted ${counts.halted}` : ''} → ${accounted === sent ? 'nothing lost' : `MISMATCH (${accounted})`}`,
+      `\nSent ${sent} = applied ${applied} + dead letters ${counts.dead_lettered ?? 0} + in review ${counts.in_review ?? 0} + quarantined ${counts.quarantined ?? 0} + discarded ${counts.discarded ?? 0}${counts.halted ? ` + halted ${counts.halted}` : ''}${waitingOnHalt && counts.received ? ` + waiting on the halt ${counts.received}` : ''} → ${accounted === sent ? 'nothing lost' : `MISMATCH (${accounted})`}`,
     );
     say('\nPhases:');
     for (const p of phases) say(`  ${p.name.padEnd(12)} ${p.figure}`);
     if (accounted !== sent || stats.duplicate_effects > 0) return 1;
     if (fast) return 0;
     say(`\nThe console stays up at ${base}/ — Ctrl-C stops the demo.`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    while (!interrupted) await sleep(200);
+    say('\nStopping (Ctrl-C): the server finishes what it holds and closes.');
     return 0;
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     stop = true;
     await server?.close();
     await sim.close();
