@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * Suites that measure rates, timeouts and recovery on real processes: they run one at a time, after the rest, so
  * that two of them never share the 2 cores (a rate measured under another suite's load is the other suite's figure).
  */
-const timed = ['test/delivery-*.test.ts', 'test/crash.test.ts', 'test/outage.test.ts', 'test/workers.test.ts'];
+const timed = ['test/delivery-*.test.ts', 'test/outage.test.ts', 'test/workers.test.ts'];
 
 /** Faults injected into real processes and databases (issue: hardening): one file at a time, after the timed suites. */
 const faults = ['test/faults/**/*.test.ts'];

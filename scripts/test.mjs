@@ -11,10 +11,10 @@ const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
 
 /** The suites, in the order they run: a vitest project each (see vitest.config.ts), with its budget in minutes. */
 const SUITES = [
-  { project: 'suites', budget: 12, what: 'unit tests, and the HTTP API, CLI, review and drift suites on both backends' },
-  { project: 'timed', budget: 8, what: 'delivery under load, crash and restart, outage, several workers (one file at a time)' },
-  { project: 'faults', budget: 10, what: 'SIGKILL, PostgreSQL restart, outages during a burst, SQLite busy, clock jumps' },
-  { project: 'demo', budget: 4, what: 'the demo behind npm start, on a slice of the corpus' },
+  { project: 'suites', budget: 10, what: 'unit tests, and the HTTP API, CLI, review and drift suites on both backends' },
+  { project: 'timed', budget: 10, what: 'delivery under load and faults, outage, several workers (one file at a time)' },
+  { project: 'faults', budget: 7, what: 'SIGKILL, PostgreSQL restart, outages during a burst, SQLite busy, clock jumps' },
+  { project: 'demo', budget: 3, what: 'the demo behind npm start, on a slice of the corpus' },
   { project: 'browser', budget: 5, what: 'the console in Chromium' },
 ];
 

@@ -1,3 +1,4 @@
+// Time budget: 200 s for the file (both backends): it spawns the CLI about 25 times (2-5 s each on 2 loaded cores; 185 s measured while other suites ran).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/pipeline/runtime.js';
+import { tokenGrant } from '../src/review/accounts.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { runAirlock } from './support/cli.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
@@ -164,7 +166,7 @@ describe.each(backends)('sign-in, tokens and roles on %s', (backend) => {
     expect((await as('token:ingest', 'GET', '/v1/pipelines')).status).toBe(200);
     await cli(['users', 'disable', 'crm-sync']);
     expect((await as('token:ingest', 'GET', '/v1/pipelines')).status).toBe(401);
-  });
+  }, 150_000); // nine CLI runs: 2-4 s each on 2 loaded cores, more while other suites spawn processes
 
   // The authority matrix of the server's routes, written out: who may call what (✓ allowed, ✗ 403).
   const matrix: [string, string, string, Record<string, boolean>][] = [
@@ -215,5 +217,172 @@ describe('auth: off', () => {
     expect(() => parseConfig('server: { host: 0.0.0.0, auth: off }\n')).toThrow(/auth: off is allowed only on a loopback host/);
     expect(parseConfig('server: { host: 127.0.0.1, auth: off }\n').server.auth).toBe('off');
     expect(parseConfig('server: { host: 0.0.0.0 }\n').server.auth).toBe('required');
+  });
+});
+
+describe('token scopes and expiry, session expiry (SQLite, the clock moved forward)', () => {
+  let db: TestDatabase;
+  let server: AirlockServer;
+  let base: string;
+  let dir: string;
+  let offset = 0;
+  const DAY = 86_400_000;
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runAirlock(['--config', path.join(dir, 'airlock.yaml'), ...args], { cwd: dir, env, timeoutMs: 30_000 });
+  const get = (p: string, headers: Record<string, string>) => fetch(`${base}${p}`, { headers });
+
+  beforeAll(async () => {
+    ensureBuilt();
+    db = await createTestDatabase('sqlite');
+    dir = mkdtempSync(path.join(tmpdir(), 'airlock-tokens-'));
+    const file = path.join(dir, 'airlock.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        database: db.url,
+        logging: { level: 'silent' },
+        server: { session_ttl: '1h', session_idle: '10m' },
+        pipelines: {
+          orders: { model: { type: 'http', url: 'http://127.0.0.1:9/predict' } },
+          refunds: { model: { type: 'http', url: 'http://127.0.0.1:9/predict' } },
+        },
+      }),
+    );
+    expect((await cli(['users', 'add', 'root', '--role', 'admin'], { AIRLOCK_PASSWORD: PASSWORDS.root })).code).toBe(0);
+    expect((await cli(['users', 'add', 'gateway', '--role', 'ingest', '--no-password'])).code).toBe(0);
+    const config = parseConfig(readFileSync(file, 'utf8'), { file });
+    server = await createServer(config, { logger: createLogger('silent'), role: 'api', clock: { now: () => Date.now() + offset } });
+    base = (await server.listen({ port: 0 })) as string;
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+
+  it('airlock tokens: create with pipelines, scopes and expiry, list without the secret, refuse bad flags, revoke', async () => {
+    const help = await cli(['tokens', 'create', '--help']);
+    expect(help.stdout).toMatch(/--expires <duration>[\s\S]*default: "90d"/);
+    expect(help.stdout).toMatch(/--scopes <list>[\s\S]*default: "ingest,read"/);
+
+    const made = await cli([
+      'tokens',
+      'create',
+      'gateway',
+      '--pipelines',
+      'orders',
+      '--scopes',
+      'ingest',
+      '--expires',
+      '30d',
+      '--name',
+      'erp',
+      '--json',
+    ]);
+    expect(made.code).toBe(0);
+    const t = JSON.parse(made.stdout);
+    expect(t).toMatchObject({ user: 'gateway', pipelines: ['orders'], scopes: ['ingest'] });
+    expect(Date.parse(t.expires_at) - Date.now()).toBeGreaterThan(29.9 * DAY);
+    expect(Date.parse(t.expires_at) - Date.now()).toBeLessThan(30.1 * DAY);
+
+    const send = (pipeline: string) =>
+      fetch(`${base}/v1/pipelines/${pipeline}/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token}` },
+        body: JSON.stringify({ id: `x-${pipeline}`, text: 'hi' }),
+      });
+    expect((await send('orders')).status).toBe(202);
+    const other = await send('refunds');
+    expect(other.status).toBe(403);
+    expect((await json(other)).detail).toContain('scoped to pipelines orders');
+    // Scope ingest only: reading the record back needs "read".
+    const readBack = await get('/v1/pipelines/orders/records/x-orders', { authorization: `Bearer ${t.token}` });
+    expect(readBack.status).toBe(403);
+    expect((await json(readBack)).detail).toContain('needs the "read" scope');
+
+    const listed = await cli(['tokens', 'list', '--json']);
+    expect(listed.stdout).not.toContain(t.token);
+    const row = JSON.parse(listed.stdout).tokens.find((x: { id: number }) => x.id === t.id);
+    expect(row).toMatchObject({
+      name: 'erp',
+      user: 'gateway',
+      role: 'ingest',
+      pipelines: ['orders'],
+      scopes: ['ingest'],
+      revoked: false,
+      expired: false,
+    });
+    expect(row.last_used_at).not.toBeNull();
+
+    // A bad flag is a usage error (exit 2) naming the flag; the other checks of the same parser, in-process.
+    const bad = await cli(['tokens', 'create', 'gateway', '--scopes', 'ingest,delete']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--scopes: "delete" is not one of ingest, read, write (or *)');
+    expect(() => tokenGrant({ pipelines: 'orders,nope' }, Date.now(), ['orders', 'refunds'])).toThrow(
+      'pipelines: "nope" is not in the config (known: orders, refunds)',
+    );
+    expect(() => tokenGrant({ expires: 'soon' }, Date.now())).toThrow('expires must be a duration such as 30d, 12h or 90d, or never');
+    expect(() => tokenGrant({ expires: '0d' }, Date.now())).toThrow('expires must be longer than 0');
+
+    const revoked = await cli(['tokens', 'revoke', String(t.id)]);
+    expect(revoked.stdout).toBe(`token #${t.id} revoked\n`);
+    expect((await send('orders')).status).toBe(401);
+    expect((await cli(['tokens', 'revoke', String(t.id)])).stderr).toContain(`no active token #${t.id}`);
+  }, 120_000);
+
+  it('refuses an expired token with a 401 that says when it expired', async () => {
+    const made = JSON.parse((await cli(['tokens', 'create', 'gateway', '--json'])).stdout);
+    const never = JSON.parse((await cli(['tokens', 'create', 'gateway', '--expires', 'never', '--json'])).stdout);
+    expect(never.expires_at).toBeNull();
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    expect((await get('/v1/pipelines', auth(made.token))).status).toBe(200);
+    offset = 91 * DAY;
+    try {
+      const res = await get('/v1/pipelines', auth(made.token));
+      expect(res.status).toBe(401);
+      expect((await json(res)).detail).toBe(`the token expired at ${made.expires_at}; create a new one (airlock tokens create)`);
+      expect((await get('/v1/pipelines', auth(never.token))).status).toBe(200);
+    } finally {
+      offset = 0;
+    }
+  });
+
+  it('ends a session after 10 minutes without a request, and after 1 hour however active', async () => {
+    const login = async () => {
+      const res = await fetch(`${base}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'root', password: PASSWORDS.root }),
+      });
+      expect(res.status).toBe(200);
+      return { cookie: (res.headers.get('set-cookie') as string).split(';')[0] };
+    };
+    const me = (h: Record<string, string>) => get('/v1/auth/me', h);
+    const at = (minutes: number) => (offset = minutes * 60_000);
+    try {
+      at(0);
+      const idle = await login();
+      at(9);
+      expect((await me(idle)).status).toBe(200); // 9 minutes idle: still signed in, and the idle clock restarts
+      at(18);
+      expect((await me(idle)).status).toBe(200);
+      at(29);
+      const gone = await me(idle);
+      expect(gone.status).toBe(401);
+      expect((await json(gone)).detail).toContain('ended after a time without activity (server.session_idle)');
+
+      at(30);
+      const busy = await login();
+      for (let m = 38; m < 90; m += 8) {
+        at(m);
+        expect([m, (await me(busy)).status]).toEqual([m, 200]);
+      }
+      at(91);
+      const expired = await me(busy);
+      expect(expired.status).toBe(401);
+      expect((await json(expired)).detail).toContain('your session expired (server.session_ttl)');
+    } finally {
+      offset = 0;
+    }
   });
 });

@@ -100,8 +100,21 @@ describe.skipIf(!postgresUrl)('two worker processes on PostgreSQL, one retry bud
       await postUntilAcknowledged(api.url as string, 'leads', records);
 
       // The daily cap: exactly CAP effects, from both processes, and no more however long we wait.
-      await waitFor(() => tally.crm.length >= CAP, 30_000, 'the daily cap reached', 50).catch((err) => {
-        throw new Error(`${(err as Error).message}: ${tally.crm.length} sent\n${processes.map((p) => p.output()).join('\n')}`);
+      await waitFor(() => tally.crm.length >= CAP, 30_000, 'the daily cap reached', 50).catch(async (err) => {
+        const tried = await store.db
+          .selectFrom('deliveries')
+          .select(['record_id', 'status', 'attempts', 'last_status', 'last_error'])
+          .where('destination', '=', 'crm')
+          .where('attempts', '>', 0)
+          .execute();
+        const budgets = await store.db
+          .selectFrom('delivery_budgets' as never)
+          .selectAll()
+          .execute()
+          .catch(() => []);
+        throw new Error(
+          `${(err as Error).message}: ${tally.crm.length} sent; attempted in the database: ${JSON.stringify(tried.filter((d) => d.status !== 'delivered'))} (${tried.length} attempted); budgets ${JSON.stringify(budgets)}\n${processes.map((p) => p.output()).join('\n')}`,
+        );
       });
       const firsts = () => [...tally.first.values()].reduce((a, b) => a + b, 0);
       await waitFor(() => firsts() >= RECORDS, 30_000, 'every first attempt to flaky made', 50);

@@ -5,6 +5,7 @@ import { type Airlock, createAirlock, createLogger } from '../src/pipeline/runti
 import { newCase } from '../src/review/cases.js';
 import { SlaStage } from '../src/review/sla-stage.js';
 import { insertCases } from '../src/store/cases.js';
+import { openStore, type Store } from '../src/store/db.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { type Receiver, startReceiver } from './support/servers.js';
 
@@ -15,6 +16,7 @@ describe.each(backends)('SLA breaches and escalation on %s: each step fires once
   let hook: Receiver;
   let alerts: Receiver;
   const processes: Airlock[] = [];
+  let shared: Store | undefined;
   // Monday 30 November 2026, 09:00 UTC.
   const t0 = Date.UTC(2026, 10, 30, 9);
   const clock: Clock & { t: number } = { t: t0, now: () => clock.t };
@@ -48,12 +50,17 @@ pipelines:
             on_breach: escalate
 `;
     const config = parseConfig(yaml);
-    for (let i = 0; i < 2; i++) processes.push(await createAirlock(config, { clock, logger: createLogger('silent') }));
+    // Two processes: on PostgreSQL each has its own pool. On SQLite two "processes" in one Node process share one
+    // connection: better-sqlite3 waits for a lock synchronously, so a second connection in the same process would
+    // block the one holding it (real processes beside each other are test/faults/sqlite-busy.test.ts).
+    shared = backend === 'sqlite' ? openStore(config.database) : undefined;
+    for (let i = 0; i < 2; i++) processes.push(await createAirlock(config, { clock, logger: createLogger('silent'), store: shared }));
     await insertCases(processes[0].runtime.store.db, [newCase(config.pipelines.tickets, 'r-1', 'low_confidence', {}, t0)]);
   });
 
   afterAll(async () => {
     for (const p of processes) await p.close();
+    await shared?.close();
     await Promise.all([hook?.close(), alerts?.close()]);
     await db?.drop();
   });

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { type ContractChange, describeChange, diffContracts, isBreaking, type Party } from '../contract/diff.js';
 import { type Contract, compileContract, type ViolationKind } from '../contract/gate.js';
 import { type InferOptions, Inferrer } from '../contract/infer.js';
-import { AirlockError } from '../errors.js';
+import { AirlockError, describeJsonError } from '../errors.js';
 import { action, Progress, printJson } from './output.js';
 import { detectFormat, type InputFormat, readRecords } from './read-records.js';
 
@@ -42,7 +42,10 @@ function readSchema(file: string): object {
   try {
     schema = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new AirlockError('CONTRACT_INVALID', `${file} is not valid JSON: ${(err as Error).message}`);
+    throw new AirlockError(
+      'CONTRACT_INVALID',
+      `${file} is not valid JSON: ${describeJsonError(text.replace(/^\uFEFF/, ''), err as Error)}`,
+    );
   }
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
     throw new AirlockError('CONTRACT_INVALID', `${file} is not a JSON Schema (expected an object)`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommand } from './audit.js';
+import { registerBackupCommand } from './backup.js';
 import { addContractAdminCommands, registerQuarantineCommands } from './boundary.js';
 import { registerCalibrateCommand } from './calibrate.js';
 import { registerConfigCommands } from './config.js';
@@ -12,12 +13,14 @@ import { registerIngestCommand } from './ingest.js';
 import { registerMigrateCommand } from './migrate.js';
 import { reportError } from './output.js';
 import { registerProbeCommand } from './probe.js';
+import { registerPurgeCommand } from './purge.js';
 import { registerReadinessCommand } from './readiness.js';
 import { registerReferenceCommand } from './reference.js';
 import { registerReviewReportCommand } from './review-report.js';
 import { registerRunbookCommand } from './runbook.js';
 import { registerServeCommand } from './serve.js';
 import { registerThresholdsCommands } from './thresholds.js';
+import { registerTokensCommands } from './tokens.js';
 import { registerTrainCommand } from './train.js';
 import { registerUsersCommands } from './users.js';
 
@@ -49,6 +52,9 @@ export function buildProgram(): Command {
   registerRunbookCommand(program);
   registerReadinessCommand(program);
   registerUsersCommands(program);
+  registerPurgeCommand(program);
+  registerBackupCommand(program);
+  registerTokensCommands(program);
   // Usage mistakes at any depth (e.g. `users token create`) exit 2 through main(), not from inside commander.
   const override = (c: Command): void => {
     for (const sub of c.commands) {

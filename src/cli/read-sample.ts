@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { streamValues } from 'stream-json/streamers/stream-values.js';
-import { AirlockError } from '../errors.js';
+import { AirlockError, describeJsonError } from '../errors.js';
 
 /**
  * Reads a raw sample for `airlock audit` in bounded memory: JSONL, a JSON array (or concatenated JSON values), CSV or
@@ -295,14 +295,14 @@ function openStream(file: string, info: SampleInfo, onBytes?: (n: number) => voi
   return raw.pipe(gunzip);
 }
 
-interface PhysicalLine {
+export interface PhysicalLine {
   line: number;
   bytes: Buffer;
   ending: 'lf' | 'crlf' | 'cr' | 'none';
 }
 
 /** Splits a byte stream at LF (and, when `splitCr`, at a CR not followed by LF) keeping each line's ending. */
-async function* physicalLines(input: Readable, splitCr: boolean): AsyncGenerator<PhysicalLine> {
+export async function* physicalLines(input: Readable, splitCr: boolean): AsyncGenerator<PhysicalLine> {
   let rest: Buffer = Buffer.alloc(0);
   let line = 0;
   function* split(buf: Buffer, final: boolean): Generator<PhysicalLine> {
@@ -392,7 +392,8 @@ async function* readJsonl(input: Readable, sink: ByteIssueSink): AsyncGenerator<
     try {
       yield { row: p.line, value: JSON.parse(t), raw: t, invalidUtf8: invalid };
     } catch (err) {
-      yield { row: p.line, error: `not valid JSON: ${(err as Error).message}`, invalidUtf8: invalid };
+      const where = describeJsonError(t, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1');
+      yield { row: p.line, error: `not valid JSON: ${where}`, invalidUtf8: invalid };
     }
   }
 }
@@ -519,8 +520,9 @@ async function* readCsv(input: Readable, info: SampleInfo, sink: ByteIssueSink):
       };
       continue;
     }
-    const value: Record<string, string> = {};
-    for (let i = 0; i < columns.length; i++) value[columns[i]] = r.fields[i];
+    // fromEntries defines each column as data: a `__proto__` column is a field like any other.
+    const cols = columns;
+    const value: Record<string, string> = Object.fromEntries(r.fields.map((f, i) => [cols[i], f]));
     yield { row: r.line, value, raw: r.raw, invalidUtf8: rowInvalid };
   }
   const open = parser.end();

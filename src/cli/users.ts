@@ -1,20 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import {
-  type AccountRole,
-  addUser,
-  createToken,
-  disableUser,
-  listTokens,
-  listUsers,
-  ROLES,
-  revokeToken,
-  setPassword,
-  setRole,
-} from '../review/accounts.js';
+import { type AccountRole, addUser, disableUser, listUsers, ROLES, setPassword, setRole } from '../review/accounts.js';
 import { openStore, type Store } from '../store/db.js';
 import { action, printJson } from './output.js';
+import { addTokenCommands } from './tokens.js';
 
 async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig((cmd.optsWithGlobals() as { config?: string }).config);
@@ -45,7 +35,7 @@ function role(v: string): AccountRole {
   return v as AccountRole;
 }
 
-/** `users add|list|set-role|password|disable` and `users token create|list|revoke`: accounts on the config's database. */
+/** `users add|list|set-role|password|disable` (and `users token …`, the older spelling of `tokens …`): accounts on the config's database. */
 export function registerUsersCommands(program: Command): void {
   const users = program
     .command('users')
@@ -116,44 +106,6 @@ export function registerUsersCommands(program: Command): void {
       }),
     );
 
-  const token = users.command('token').description('API tokens for machines (stored hashed; shown once)');
-  token
-    .command('create')
-    .description('create a token for a user and print it once')
-    .argument('<user>')
-    .option('--name <name>', 'what the token is for', 'api')
-    .option('--json', 'print { id, token }')
-    .action(
-      action(async (user: string, opts: { name: string; json?: boolean }, cmd: Command) => {
-        const out = await withStore(cmd, (s) => createToken(s.db, user, opts.name, Date.now()));
-        if (opts.json) return printJson(out);
-        process.stdout.write(`${out.token}\n`);
-        if (process.stderr.isTTY) process.stderr.write(`token #${out.id} for ${user}: shown once, store it now (AIRLOCK_TOKEN)\n`);
-      }),
-    );
-  token
-    .command('list')
-    .description('tokens (never their values)')
-    .option('--json', 'print { tokens: [{ id, name, user, created_at, last_used_at, revoked }] }')
-    .action(
-      action(async (opts: { json?: boolean }, cmd: Command) => {
-        const list = await withStore(cmd, (s) => listTokens(s.db));
-        if (opts.json) return printJson({ tokens: list });
-        for (const t of list)
-          process.stdout.write(
-            `#${t.id} ${t.user} ${t.name} created ${t.created_at}${t.revoked ? ' revoked' : ''}${t.last_used_at ? ` last used ${t.last_used_at}` : ''}\n`,
-          );
-      }),
-    );
-  token
-    .command('revoke')
-    .description('revoke a token by its number')
-    .argument('<id>')
-    .action(
-      action(async (id: string, _opts: unknown, cmd: Command) => {
-        const ok = await withStore(cmd, (s) => revokeToken(s.db, Number(id), Date.now()));
-        if (!ok) throw new AirlockError('NOT_FOUND', `no active token #${id}`);
-        process.stdout.write(`token #${id} revoked\n`);
-      }),
-    );
+  // The older spelling of `airlock tokens …`, kept so scripts written for it keep working.
+  addTokenCommands(users.command('token').description('API tokens (same as `airlock tokens`)'));
 }

@@ -50,6 +50,9 @@ describe('a valid config', () => {
       bodyLimit: 10 * 1024 * 1024,
       auth: 'off',
       sessionTtlMs: 12 * 3_600_000,
+      limits: { maxRecords: 10_000, maxDepth: 64, maxFields: 1000, maxStringLength: 1_000_000 },
+      metricsPublic: true,
+      sessionIdleMs: 3_600_000,
     });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
     expect(config.logging).toEqual({ level: 'info' });
@@ -148,6 +151,9 @@ describe('a valid config', () => {
       bodyLimit: 10 * 1024 * 1024,
       auth: 'required',
       sessionTtlMs: 12 * 3_600_000,
+      limits: { maxRecords: 10_000, maxDepth: 64, maxFields: 1000, maxStringLength: 1_000_000 },
+      metricsPublic: true,
+      sessionIdleMs: 3_600_000,
     });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
     expect(config.alerts).toEqual([]);

@@ -246,11 +246,37 @@ export interface PipelineConfig {
   /** Production readiness (`readiness:`, src/readiness/settings.ts). */
   readiness: ReadinessConfig;
   destinations: Record<string, DestinationConfig>;
+  /** Retention of record content (`retention:`, src/pipeline/retention.ts); null: content is kept. */
+  retention: RetentionConfig | null;
+  /** Record field paths the API shows as "[redacted]" to the viewer role (`redact:`). */
+  redact: string[];
+}
+
+export interface RetentionConfig {
+  /** As written, e.g. `30d` (named in purge runs and record views). */
+  payloads: string;
+  payloadsMs: number;
+  /** How often the worker purges. */
+  everyMs: number;
 }
 
 export type AlertSinkConfig =
   | { type: 'webhook'; url: string; format: 'slack' | 'json'; headers: Record<string, string>; includeValues: boolean }
   | { type: 'log' };
+
+/** What one ingest request may hold: `server.limits` in the config (README "Limits"). */
+export interface IngestLimits {
+  /** Most records in one request (413 above it). */
+  maxRecords: number;
+  /** Deepest nesting of objects and arrays in a record; the record itself is level 1. */
+  maxDepth: number;
+  /** Most fields in a record, nested ones included. */
+  maxFields: number;
+  /** Longest string in a record (keys included), in UTF-16 code units. */
+  maxStringLength: number;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxRecords: 10_000, maxDepth: 64, maxFields: 1000, maxStringLength: 1_000_000 };
 
 export interface AirlockConfig {
   /** Absolute path of the file this came from, if any. */
@@ -261,7 +287,20 @@ export interface AirlockConfig {
   hash: string;
   /** `sqlite:/absolute/path.db`, `sqlite::memory:` or a postgres URL. */
   database: string;
-  server: { host: string; port: number; bodyLimit: number; auth: 'required' | 'off'; sessionTtlMs: number; publicUrl?: string };
+  server: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    auth: 'required' | 'off';
+    sessionTtlMs: number;
+    /** A session ends after this long without a request (server.session_idle). */
+    sessionIdleMs: number;
+    /** GET /metrics answers without sign-in (server.metrics_public, default true: scrapers rarely sign in). */
+    metricsPublic: boolean;
+    publicUrl?: string;
+    /** What one ingest request may hold (README "Limits"). */
+    limits: IngestLimits;
+  };
   worker: { pollIntervalMs: number; leaseMs: number; batch: number };
   logging: { level: string };
   alerts: AlertSinkConfig[];
@@ -289,7 +328,18 @@ export function loadConfig(file?: string, options: LoadConfigOptions = {}): Airl
   if (!existsSync(abs)) {
     throw new ConfigError([{ path: '', message: `config file not found: ${abs} (use --config FILE or AIRLOCK_CONFIG)` }]);
   }
-  const text = readFileSync(abs, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      [{ path: '', message: `cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }],
+      abs,
+    );
+  }
+  // An empty file is a mistake (a wrong path, a failed write), not a config with every default.
+  if (text.replace(/^\uFEFF/, '').trim() === '')
+    throw new ConfigError([{ path: '', message: 'the file is empty; expected a mapping of settings' }], abs);
   return parseConfig(text, { ...options, file: abs });
 }
 
@@ -332,7 +382,13 @@ export function parseConfig(text: string, options: LoadConfigOptions & { file?: 
     return offset === undefined ? undefined : lineCounter.linePos(offset).line;
   };
 
-  const raw = (doc.toJS() ?? {}) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // yaml refuses documents whose aliases expand past its limit (a "billion laughs" bomb).
+    throw new ConfigError([{ path: '', message: `not valid YAML: ${(err as Error).message}` }], display);
+  }
   const problems: ConfigProblem[] = [];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ path: '', message: 'expected a mapping of settings at the top level' }], display);
@@ -396,7 +452,14 @@ function expandEnv(
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, [...at, i], env, problems, lineOf));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, [...at, k], env, problems, lineOf);
+    // defineProperty: a `__proto__` key in the file stays a key (and is reported as unknown), never a prototype.
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(out, k, {
+        value: expandEnv(v, [...at, k], env, problems, lineOf),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return value;
@@ -547,7 +610,17 @@ function resolveOpenAiModel(
 
 interface RawConfig {
   database: string;
-  server: { host: string; port: number; body_limit: string | number; auth?: 'required' | 'off'; session_ttl?: string; public_url?: string };
+  server: {
+    host: string;
+    port: number;
+    body_limit: string | number;
+    auth?: 'required' | 'off';
+    session_ttl?: string;
+    session_idle?: string;
+    metrics_public?: boolean;
+    public_url?: string;
+    limits?: { max_records?: number; max_depth?: number; max_fields?: number; max_string_length?: number };
+  };
   worker: { poll_interval: string; lease: string; batch: number };
   logging: { level: string };
   alerts?: Record<string, unknown>[];
@@ -637,6 +710,8 @@ interface RawPipeline {
   drift?: RawDriftConfig;
   readiness?: RawReadinessConfig;
   destinations?: Record<string, Record<string, unknown>>;
+  retention?: { payloads: string; every?: string };
+  redact?: string[];
 }
 
 function resolve(
@@ -762,6 +837,13 @@ function resolve(
         problems.push({ path: where.join('.'), line: lineOf(where), message: t.message });
       }
     }
+    if (p.retention?.every !== undefined && parseDuration(p.retention.every) < 1000) {
+      problems.push({
+        path: [...at, 'retention', 'every'].join('.'),
+        line: lineOf([...at, 'retention', 'every']),
+        message: `expected at least 1s between purges, got ${JSON.stringify(p.retention.every)}`,
+      });
+    }
     const lim = p.probe?.limits ?? {};
     pipelines[name] = {
       name,
@@ -814,6 +896,14 @@ function resolve(
       drift: resolveDriftConfig(p.drift),
       readiness: resolveReadinessConfig(p.readiness),
       destinations,
+      retention: p.retention
+        ? {
+            payloads: p.retention.payloads,
+            payloadsMs: parseDuration(p.retention.payloads),
+            everyMs: parseDuration(p.retention.every ?? '1h'),
+          }
+        : null,
+      redact: p.redact ?? [],
     };
   }
 
@@ -864,7 +954,15 @@ function resolve(
       bodyLimit,
       auth: server.auth ?? 'required',
       sessionTtlMs: parseDuration(server.session_ttl ?? '12h'),
+      sessionIdleMs: parseDuration(server.session_idle ?? '1h'),
+      metricsPublic: server.metrics_public ?? true,
       ...(server.public_url ? { publicUrl: server.public_url.replace(/\/+$/, '') } : {}),
+      limits: {
+        maxRecords: server.limits?.max_records ?? DEFAULT_INGEST_LIMITS.maxRecords,
+        maxDepth: server.limits?.max_depth ?? DEFAULT_INGEST_LIMITS.maxDepth,
+        maxFields: server.limits?.max_fields ?? DEFAULT_INGEST_LIMITS.maxFields,
+        maxStringLength: server.limits?.max_string_length ?? DEFAULT_INGEST_LIMITS.maxStringLength,
+      },
     },
     worker: {
       pollIntervalMs: parseDuration(worker.poll_interval ?? '200ms'),

@@ -607,6 +607,27 @@ const pipeline = {
     },
     drift: driftConfigSchema,
     readiness: readinessConfigSchema,
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['payloads'],
+      description:
+        'Retention of record content: the body (and the body as received, when edited) of a delivered or discarded record is blanked `payloads` after its last change; ids, statuses, predictions, decisions, the audit trail, labels and drift summaries stay. Records waiting on a person (quarantined, halted, in review, dead-lettered) are never purged. Absent: content is kept.',
+      properties: {
+        payloads: duration('How long a finished record keeps its content, e.g. 30d.'),
+        every: duration('How often the worker purges (one process per run on PostgreSQL).', '1h'),
+      },
+    },
+    redact: {
+      type: 'array',
+      description:
+        'Field paths in the record (dotted, `*` for any key or list item, e.g. customer.email, body, items.*.iban) that the API shows as "[redacted]" to the viewer role.',
+      items: {
+        type: 'string',
+        pattern: '^[^.\\s]+(\\.[^.\\s]+)*$',
+        'x-expected': 'a dotted field path such as customer.email',
+      },
+    },
     launch: {
       type: 'object',
       additionalProperties: false,
@@ -690,7 +711,45 @@ export const configJsonSchema = {
           description:
             'required: every /v1 request signs in (session cookie from /v1/auth/login, or Authorization: Bearer TOKEN) and acts within its role. off: no sign-in, every request acts as an admin — only on a loopback host, for a laptop.',
         },
-        session_ttl: duration('How long a sign-in lasts.', '12h'),
+        session_ttl: duration('How long a sign-in lasts at most, however active (absolute expiry).', '12h'),
+        session_idle: duration('A sign-in ends after this long without a request (idle expiry).', '1h'),
+        metrics_public: {
+          type: 'boolean',
+          default: true,
+          description: 'true: GET /metrics answers without sign-in (for scrapers); false: it needs a signed-in role or token.',
+        },
+        limits: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Limits on what one ingest request may hold (README "Limits"); a record over one is refused with the reason.',
+          properties: {
+            max_records: {
+              type: 'integer',
+              minimum: 1,
+              default: 10000,
+              description: 'Most records in one request (413 above it).',
+            },
+            max_depth: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              default: 64,
+              description: 'Deepest nesting of objects and arrays in a record; the record itself is level 1 (refused above it).',
+            },
+            max_fields: {
+              type: 'integer',
+              minimum: 1,
+              default: 1000,
+              description: 'Most fields in a record, nested ones included (refused above it).',
+            },
+            max_string_length: {
+              type: 'integer',
+              minimum: 1,
+              default: 1000000,
+              description: 'Longest string in a record, in characters, keys included (refused above it).',
+            },
+          },
+        },
         public_url: {
           type: 'string',
           pattern: '^https?://',

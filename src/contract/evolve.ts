@@ -8,12 +8,17 @@ export function jsonTypeOf(value: unknown): string {
   return typeof value;
 }
 
+/** Adds a property as data: a field named `__proto__` becomes a property, not the object's prototype. */
+function defineField(target: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** A permissive schema for a value seen for the first time (a new field): its type, and its members' for objects. */
 function schemaFor(value: unknown): Record<string, unknown> {
   const type = jsonTypeOf(value);
   if (type === 'object') {
     const properties: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) properties[k] = schemaFor(v);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) defineField(properties, k, schemaFor(v));
     return { type, properties };
   }
   return { type };
@@ -81,7 +86,7 @@ function relax(schema: Node, record: unknown, v: Violation): boolean {
     }
     const props = (node.properties ??= {}) as Record<string, unknown>;
     if (Object.hasOwn(props, name)) return false;
-    props[name] = schemaFor(valueAt(record, v.path));
+    defineField(props, name, schemaFor(valueAt(record, v.path)));
     return true;
   }
   const node = nodeAt(schema, v.path);

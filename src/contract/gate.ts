@@ -141,7 +141,7 @@ function sortKeysReplacer(_key: string, value: unknown): unknown {
   }
   if (sorted) return obj;
   keys.sort();
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = obj[k];
-  return out;
+  // fromEntries defines each key as data: a `__proto__` field stays a field (an assignment would set the prototype
+  // and drop the field from the canonical form, so two different bodies would hash alike).
+  return Object.fromEntries(keys.map((k) => [k, obj[k]]));
 }

@@ -35,6 +35,8 @@ export class Pacer {
   private sigResetAt?: number;
   private nextSpreadAt = 0;
   lastSignal?: RateSignal & { at: number };
+  /** The last reading of the clock (to notice it going back). */
+  private lastNow = 0;
   throttles = 0;
   sent = 0;
 
@@ -83,9 +85,27 @@ export class Pacer {
     return Math.max(1, Math.min(cap, Math.ceil(rate * 0.2)));
   }
 
+  /**
+   * The clock now. When it went back (a correction of the system clock, a test's clock), the deadlines held here —
+   * a pause asked for by the destination, the end of its quota window, the next spread request — move back with
+   * it: each keeps what was left of it, rather than becoming as long as the jump.
+   */
+  private clock(): number {
+    const t = this.now();
+    if (t < this.lastNow) {
+      const back = this.lastNow - t;
+      if (this.pauseUntil > 0) this.pauseUntil -= back;
+      if (this.sigResetAt !== undefined) this.sigResetAt -= back;
+      if (this.nextSpreadAt > 0) this.nextSpreadAt -= back;
+      this.leasedAt -= back;
+    }
+    this.lastNow = t;
+    return t;
+  }
+
   /** Milliseconds the destination's signals ask to wait before the next request (0: go). */
   signalWaitMs(): number {
-    const t = this.now();
+    const t = this.clock();
     if (this.pauseUntil > t) return this.pauseUntil - t;
     if (this.quotas && this.quotas.blockedUntil > t) return this.quotas.blockedUntil - t;
     if (this.sigResetAt !== undefined && t >= this.sigResetAt) {
@@ -176,7 +196,7 @@ export class Pacer {
 
   /** Learns from one answer: its rate-limit headers and whether it was a throttle. */
   onResult(signal: RateSignal, verdict: Verdict): void {
-    const t = this.now();
+    const t = this.clock();
     const throttled = verdict.kind === 'retry' && verdict.throttled;
     if (Object.keys(signal).length > 0) this.lastSignal = { ...signal, at: t };
     if (signal.retryAfterMs !== undefined && verdict.kind !== 'delivered') {

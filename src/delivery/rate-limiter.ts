@@ -25,7 +25,12 @@ export class RateLimiter {
   private refill(): void {
     const t = this.now();
     if (t > this.last) {
+      // However far the clock jumped ahead, the bucket holds at most `burst`: a jump never sends more than that at once.
       this.tokens = Math.min(this.burst, this.tokens + (t - this.last) * this.perMs);
+      this.last = t;
+    } else if (t < this.last) {
+      // The clock went back: refill from the new reading on (adds nothing now), instead of waiting until the clock is
+      // past the old reading again, which would stall sending for as long as the jump.
       this.last = t;
     }
   }

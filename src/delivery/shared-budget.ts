@@ -180,6 +180,10 @@ export class SharedQuotas {
 
   /** Gives back one unit of every quota (taken for a request that was not sent): kept for this process's next one. */
   giveBack(): void {
-    for (const h of this.held) if (h.windowEnd > this.now()) h.left++;
+    const t = this.now();
+    for (const h of this.held) if (h.windowEnd > t) h.left++;
+    // A concurrent round may have found the quota spent (and blocked until the window's end) while this unit was out:
+    // with it back, the next request may go, or the unit would stay stranded here while the others wait a day.
+    if (this.held.every((h) => h.windowEnd > t && h.left > 0)) this.blockedUntil = 0;
   }
 }

@@ -249,9 +249,16 @@ export class DeliveryStage {
       } else deferred.push(d);
     }
     const done: Promise<void>[] = [];
+    // A commit that fails (the database went away) rejects these. They are awaited together at the end of the round,
+    // but the round may end earlier (its next query fails too), and a rejection nobody awaits would end the process:
+    // each is marked handled when it is made. The leases expire and the deliveries are claimed again, same keys.
+    const track = (p: Promise<void>) => {
+      p.catch(() => {});
+      done.push(p);
+    };
     if (deferred.length > 0) {
       this.metrics.budgetDeferred.inc(this.label(), deferred.length);
-      done.push(this.enqueue(deferred.map((d) => ({ d }))).then(() => release(deferred.length)));
+      track(this.enqueue(deferred.map((d) => ({ d }))).then(() => release(deferred.length)));
     }
     const records = toSend.length
       ? await this.rt.store.db
@@ -290,7 +297,7 @@ export class DeliveryStage {
         givenBack.push(d);
         continue;
       }
-      done.push(
+      track(
         sending
           .then((outcome) => {
             freeSlot();
@@ -304,7 +311,7 @@ export class DeliveryStage {
     if (givenBack.length > 0) {
       // Retries that got no token were withdrawn from the budget but never sent.
       if (!halfOpen) for (const d of givenBack) if (d.attempts > 0) this.budget.cancel();
-      done.push(this.enqueue(givenBack.map((d) => ({ d }))).then(() => release(givenBack.length)));
+      track(this.enqueue(givenBack.map((d) => ({ d }))).then(() => release(givenBack.length)));
     }
     await Promise.all(done);
     this.metrics.pace.reset();

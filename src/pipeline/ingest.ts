@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../config/load.js';
 import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { insertCases, type NewReviewCase } from '../store/cases.js';
@@ -23,7 +24,7 @@ export interface AcceptedRecord {
 export interface RefusedRecord {
   index: number;
   id?: string;
-  code: 'CONFLICT' | 'NOT_AN_OBJECT' | 'BAD_ID';
+  code: 'CONFLICT' | 'NOT_AN_OBJECT' | 'BAD_ID' | 'LIMIT_EXCEEDED';
   message: string;
 }
 
@@ -59,6 +60,43 @@ export class UnparseableLine {
   ) {}
 }
 
+/** An NDJSON line nested deeper than `server.limits.max_depth`: refused (not parsed), with its line. */
+export class OverLimitLine {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * Where JSON text nests deeper than `maxDepth` (objects and arrays; the outermost value is level 1), found by one
+ * pass over the text before it is parsed, so a body of a million `[` is refused at once rather than parsed.
+ */
+export function nestingBeyond(text: string, maxDepth: number): { depth: number; line: number; column: number } | undefined {
+  let depth = 0;
+  let inString = false;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > maxDepth) return { depth, line, column: i - lineStart + 1 };
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return undefined;
+}
+
 interface Job {
   pipeline: string;
   items: unknown[];
@@ -76,7 +114,11 @@ export class Ingestor {
   private queue: Job[] = [];
   private flushing = false;
 
-  constructor(private readonly rt: Runtime) {}
+  private readonly limits: IngestLimits;
+
+  constructor(private readonly rt: Runtime) {
+    this.limits = rt.config.server?.limits ?? DEFAULT_INGEST_LIMITS;
+  }
 
   ingest(pipeline: string, items: unknown[], options: IngestOptions = {}): Promise<IngestResult> {
     if (!this.rt.config.pipelines[pipeline]) {
@@ -150,7 +192,7 @@ export class Ingestor {
       const prepared: Prepared[] = [];
       const refused: RefusedRecord[] = [];
       job.items.forEach((item, index) => {
-        const p = prepare(item, index, job.items.length === 1 ? job.options.idempotencyKey : undefined);
+        const p = prepare(item, index, job.items.length === 1 ? job.options.idempotencyKey : undefined, this.limits);
         if ('code' in p) refused.push(p);
         else prepared.push(p);
       });
@@ -247,6 +289,8 @@ export class Ingestor {
         seen.set(p.id, { hash: p.hash, status: v.status });
         result.accepted.push({ index: p.index, id: p.id, status: v.status, existing: false });
       }
+      // A copy of a record first sent earlier in this commit answers with that record's status after the gate.
+      for (const a of result.accepted) if (a.existing) a.status = seen.get(a.id)?.status ?? a.status;
       result.refused.sort((a, b) => a.index - b.index);
       result.accepted.sort((a, b) => a.index - b.index);
     }
@@ -276,7 +320,7 @@ export class Ingestor {
   private haltsToAlert: { pipeline: string; halt: NonNullable<GateResult['halted']> }[] = [];
 }
 
-function prepare(item: unknown, index: number, idempotencyKey: string | undefined): Prepared | RefusedRecord {
+function prepare(item: unknown, index: number, idempotencyKey: string | undefined, limits: IngestLimits): Prepared | RefusedRecord {
   if (item instanceof UnparseableLine) {
     // Its id comes from its text, so sending the same batch again answers the existing record.
     const hash = createHash('sha256').update(canonicalJson(item.text)).digest('hex');
@@ -289,6 +333,7 @@ function prepare(item: unknown, index: number, idempotencyKey: string | undefine
       unparseable: `line ${item.line}: ${item.reason}`,
     };
   }
+  if (item instanceof OverLimitLine) return { index, code: 'LIMIT_EXCEEDED', message: `line ${item.line}: ${item.reason}` };
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     return {
       index,
@@ -297,6 +342,8 @@ function prepare(item: unknown, index: number, idempotencyKey: string | undefine
     };
   }
   const body = item as Record<string, unknown>;
+  const over = overLimit(body, limits);
+  if (over) return { index, code: 'LIMIT_EXCEEDED', message: `item ${index}: ${over}` };
   let id: string;
   if (Object.hasOwn(body, 'id') && body.id !== null && body.id !== undefined) {
     if (typeof body.id === 'string' || (typeof body.id === 'number' && Number.isFinite(body.id))) id = String(body.id);
@@ -309,6 +356,16 @@ function prepare(item: unknown, index: number, idempotencyKey: string | undefine
   if (id.length === 0 || id.length > MAX_ID_LENGTH) {
     return { index, id: id.slice(0, 64), code: 'BAD_ID', message: `item ${index}: id must be 1 to ${MAX_ID_LENGTH} characters` };
   }
+  // An id goes into URLs, logs and a text column of either database: no control characters (PostgreSQL refuses
+  // U+0000) and no lone surrogate (it cannot be encoded as UTF-8, so the id would not be found again).
+  const bad = unprintableAt(id);
+  if (bad !== -1) {
+    return {
+      index,
+      code: 'BAD_ID',
+      message: `item ${index}: id has ${id.charCodeAt(bad) >= 0xd800 ? 'a lone UTF-16 surrogate' : 'a control character'} at character ${bad + 1}; ids are printable text`,
+    };
+  }
   const text = JSON.stringify(body);
   const hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   return { index, id, body, text, hash };
@@ -317,4 +374,68 @@ function prepare(item: unknown, index: number, idempotencyKey: string | undefine
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+/**
+ * The first limit of `server.limits` the record breaks (or a number JSON cannot hold), as a sentence naming the JSON
+ * Pointer where it breaks it, or undefined. Walks the value without recursion, so a record nested far past the limit cannot exhaust the stack.
+ */
+export function overLimit(record: object, limits: IngestLimits): string | undefined {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value: record, depth: 1, path: '' }];
+  let fields = 0;
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop() as { value: unknown; depth: number; path: string };
+    if (typeof value === 'string') {
+      if (value.length > limits.maxStringLength) {
+        return `the string at ${path || '/'} is ${value.length} characters long; at most ${limits.maxStringLength} are accepted (server.limits.max_string_length)`;
+      }
+      continue;
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      // JSON.parse reads 1e400 as Infinity, which JSON cannot write back (it would be stored as null).
+      return `the number at ${path || '/'} is beyond the range of a 64-bit float (about ±1.8e308)`;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > limits.maxDepth) {
+      return `${path} is nested ${depth} levels deep; at most ${limits.maxDepth} are accepted (server.limits.max_depth)`;
+    }
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], depth: depth + 1, path: `${path}/${i}` });
+      continue;
+    }
+    const keys = Object.keys(value);
+    fields += keys.length;
+    if (fields > limits.maxFields) {
+      return `the record has more than ${limits.maxFields} fields (counted to ${path || '/'}; nested fields included); at most ${limits.maxFields} are accepted (server.limits.max_fields)`;
+    }
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i];
+      const at = `${path}/${pointerToken(k)}`;
+      if (k.length > limits.maxStringLength) {
+        return `a field name at ${path || '/'} is ${k.length} characters long; at most ${limits.maxStringLength} are accepted (server.limits.max_string_length)`;
+      }
+      stack.push({ value: (value as Record<string, unknown>)[k], depth: depth + 1, path: at });
+    }
+  }
+  return undefined;
+}
+
+/** A field name as a JSON Pointer token (RFC 6901), shortened so a message stays one readable line. */
+function pointerToken(key: string): string {
+  const t = key.replace(/~/g, '~0').replace(/\//g, '~1');
+  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
+}
+
+/** Index of the first control character or lone UTF-16 surrogate in `s`, or -1. */
+function unprintableAt(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return i;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return i;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return i;
+  }
+  return -1;
 }

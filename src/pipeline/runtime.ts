@@ -26,6 +26,12 @@ export const LOG_REDACT = [
   '*.body',
   '*.record',
   'headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-api-key"]',
+  'password',
+  'token',
+  '*.password',
+  '*.token',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

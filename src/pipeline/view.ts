@@ -5,6 +5,13 @@ import { eventsOf } from '../store/events.js';
 import { findRecordsById, getRecord } from '../store/records.js';
 import type { RecordRow, ReviewCaseRow } from '../store/tables.js';
 import type { Runtime } from './context.js';
+import { redactedValues, redactionFor, redactPaths, scrubValues } from './redaction.js';
+import { purgeNote } from './retention.js';
+
+/** Who the view is for: the viewer role gets the pipeline's `redact:` paths as "[redacted]". */
+export interface ViewOptions {
+  role?: string;
+}
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -25,8 +32,25 @@ export function caseView(c: ReviewCaseRow) {
   };
 }
 
-/** The canonical view of one record: its state, prediction, decision, deliveries, cases and audit trail. */
-export async function recordView(rt: Runtime, row: RecordRow) {
+/**
+ * The canonical view of one record: its state, prediction, decision, deliveries, cases and audit trail. A purged
+ * record shows `record: null` and `payload_purged` (when, by which run and policy); for the viewer role the
+ * pipeline's `redact:` paths read "[redacted]".
+ */
+export async function recordView(rt: Runtime, row: RecordRow, options: ViewOptions = {}) {
+  const view = await fullRecordView(rt, row);
+  const paths = redactionFor(rt.config, options.role, row.pipeline);
+  if (!paths) return view;
+  const secrets = new Set([...redactedValues(view.record, paths), ...redactedValues(view.original_record, paths)]);
+  return {
+    ...view,
+    record: redactPaths(view.record, paths),
+    original_record: redactPaths(view.original_record, paths),
+    deliveries: view.deliveries.map((d) => ({ ...d, response: scrubValues(d.response, secrets) })),
+  };
+}
+
+async function fullRecordView(rt: Runtime, row: RecordRow) {
   const { db } = rt.store;
   const [deliveries, events, cases] = await Promise.all([
     deliveriesOf(db, row.pipeline, row.id),
@@ -37,7 +61,8 @@ export async function recordView(rt: Runtime, row: RecordRow) {
     id: row.id,
     pipeline: row.pipeline,
     status: row.status,
-    record: parse(row.body),
+    record: row.purged_at === null ? parse(row.body) : null,
+    payload_purged: purgeNote(row),
     contract_hash: row.contract_hash,
     contract_version: row.contract_version,
     violations: parse(row.violations),
@@ -61,14 +86,14 @@ export async function recordView(rt: Runtime, row: RecordRow) {
   };
 }
 
-export async function getRecordView(rt: Runtime, pipeline: string, id: string) {
+export async function getRecordView(rt: Runtime, pipeline: string, id: string, options: ViewOptions = {}) {
   const row = await getRecord(rt.store.db, pipeline, id);
   if (!row) throw new AirlockError('NOT_FOUND', `record ${id} does not exist in pipeline ${pipeline}`);
-  return recordView(rt, row);
+  return recordView(rt, row, options);
 }
 
 /** `/v1/records/:id`: the record when the id names exactly one; 409 listing pipelines when it is ambiguous. */
-export async function getRecordViewById(rt: Runtime, id: string) {
+export async function getRecordViewById(rt: Runtime, id: string, options: ViewOptions = {}) {
   const rows = await findRecordsById(rt.store.db, id);
   if (rows.length === 0) throw new AirlockError('NOT_FOUND', `no record has id ${id}`);
   if (rows.length > 1) {
@@ -76,5 +101,5 @@ export async function getRecordViewById(rt: Runtime, id: string) {
       pipelines: rows.map((r) => r.pipeline),
     });
   }
-  return recordView(rt, rows[0]);
+  return recordView(rt, rows[0], options);
 }

@@ -6,6 +6,7 @@ import { SlaStage } from '../review/sla-stage.js';
 import type { Runtime } from './context.js';
 import { DriftStage } from './drift-stage.js';
 import { RefitStage } from './refit.js';
+import { RetentionStage } from './retention.js';
 import { RoutingPolicies } from './routing-policies.js';
 import { ScoringStage } from './scoring.js';
 
@@ -37,6 +38,9 @@ export class WorkerPool {
     // The feedback loop's scheduled refits of calibrator and threshold (once per due time across processes).
     const refits = new RefitStage(rt);
     this.stages.push({ name: 'routing:refit', runOnce: () => refits.runOnce() });
+    // Retention: expired content of finished records is purged every `retention.every` (once per due time across processes).
+    const retention = new RetentionStage(rt);
+    this.stages.push({ name: 'retention:purge', runOnce: () => retention.runOnce() });
     for (const p of Object.values(rt.config.pipelines)) {
       const model = createModelAdapter(p.model);
       this.models.push(model);

@@ -2,6 +2,7 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'no
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Role } from '../config/load.js';
+import { parseDuration } from '../config/units.js';
 import { AirlockError } from '../errors.js';
 import type { Tables } from '../store/tables.js';
 
@@ -136,26 +137,99 @@ export async function createSession(db: Kysely<Tables>, user: User, now: number,
   const csrf = randomBytes(24).toString('base64url');
   await db
     .insertInto('sessions')
-    .values({ id_hash: sha256(id), user_id: user.id, csrf, created_at: now, expires_at: now + ttlMs })
+    .values({ id_hash: sha256(id), user_id: user.id, csrf, created_at: now, expires_at: now + ttlMs, last_seen_at: now })
     .execute();
   // Housekeeping: expired sessions of anyone.
   await db.deleteFrom('sessions').where('expires_at', '<', now).execute();
   return { id, csrf, expiresAt: now + ttlMs };
 }
 
-export async function sessionUser(db: Kysely<Tables>, id: string, now: number): Promise<{ user: User; csrf: string } | null> {
+/** Why a session id does not sign anyone in, for the 401's message. */
+export type SessionRefusal = 'unknown' | 'expired' | 'idle' | 'disabled';
+
+/**
+ * The user of a session, or why there is none. A session ends at its absolute expiry (`server.session_ttl` after
+ * sign-in) or after `idleMs` without a request (`server.session_idle`); use moves the idle clock, written at most
+ * once a minute so a busy console does not write on every request.
+ */
+export async function sessionUser(
+  db: Kysely<Tables>,
+  id: string,
+  now: number,
+  idleMs = Number.POSITIVE_INFINITY,
+): Promise<{ user: User; csrf: string } | { refused: SessionRefusal }> {
   const r = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['users.id', 'users.name', 'users.role', 'users.disabled_at', 'sessions.csrf', 'sessions.expires_at'])
+    .select([
+      'users.id',
+      'users.name',
+      'users.role',
+      'users.disabled_at',
+      'sessions.csrf',
+      'sessions.expires_at',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+    ])
     .where('sessions.id_hash', '=', sha256(id))
     .executeTakeFirst();
-  if (!r || Number(r.expires_at) < now || r.disabled_at !== null) return null;
+  if (!r) return { refused: 'unknown' };
+  if (r.disabled_at !== null) return { refused: 'disabled' };
+  if (Number(r.expires_at) < now) return { refused: 'expired' };
+  const seen = Number(r.last_seen_at ?? r.created_at);
+  if (now - seen > idleMs) {
+    await db.deleteFrom('sessions').where('id_hash', '=', sha256(id)).execute();
+    return { refused: 'idle' };
+  }
+  if (now - seen > Math.min(60_000, idleMs / 10)) {
+    await db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', sha256(id)).execute();
+  }
   return { user: toUser(r), csrf: r.csrf };
 }
 
 export async function endSession(db: Kysely<Tables>, id: string): Promise<void> {
   await db.deleteFrom('sessions').where('id_hash', '=', sha256(id)).execute();
+}
+
+/** What a token may do: `ingest` records, `read` what the user's role may read, `write` (act) as the role may. */
+export const TOKEN_SCOPES = ['ingest', 'read', 'write'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** The reach of a token: pipelines (or `*`), actions (or `*`) and an expiry (null: never). */
+export interface TokenGrant {
+  pipelines: string[];
+  scopes: (TokenScope | '*')[];
+  expiresAt: number | null;
+}
+
+/** A token's grant when none is given (library callers): every pipeline and action of the user's role, no expiry. */
+export const FULL_GRANT: TokenGrant = { pipelines: ['*'], scopes: ['*'], expiresAt: null };
+
+const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Parses `a,b` / `*` (pipelines) into a list; names are checked against `known` when it is given. */
+export function parsePipelineScope(text: string | string[], known?: string[]): string[] {
+  const list = (Array.isArray(text) ? text : text.split(',')).map((p) => String(p).trim()).filter((p) => p !== '');
+  if (list.length === 0) throw new AirlockError('BAD_REQUEST', 'pipelines: name at least one pipeline, or * for all');
+  if (list.includes('*')) return ['*'];
+  for (const p of list) {
+    if (!PIPELINE_NAME.test(p)) throw new AirlockError('BAD_REQUEST', `pipelines: "${p}" is not a pipeline name`);
+    if (known && !known.includes(p))
+      throw new AirlockError('BAD_REQUEST', `pipelines: "${p}" is not in the config (known: ${known.join(', ')})`);
+  }
+  return [...new Set(list)];
+}
+
+/** Parses `ingest,read` / `*` (actions) into a list. */
+export function parseTokenScopes(text: string | string[]): (TokenScope | '*')[] {
+  const list = (Array.isArray(text) ? text : text.split(',')).map((p) => String(p).trim()).filter((p) => p !== '');
+  if (list.length === 0) throw new AirlockError('BAD_REQUEST', `scopes: name at least one of ${TOKEN_SCOPES.join(', ')}, or *`);
+  if (list.includes('*')) return ['*'];
+  for (const x of list) {
+    if (!(TOKEN_SCOPES as readonly string[]).includes(x))
+      throw new AirlockError('BAD_REQUEST', `scopes: "${x}" is not one of ${TOKEN_SCOPES.join(', ')} (or *)`);
+  }
+  return [...new Set(list)] as TokenScope[];
 }
 
 /** Creates an API token for a user; the token itself is returned once and only its hash is stored. */
@@ -164,13 +238,25 @@ export async function createToken(
   name: string,
   tokenName: string,
   now: number,
+  grant: TokenGrant = FULL_GRANT,
 ): Promise<{ token: string; id: number }> {
   const u = await requireUser(db, name);
   if (u.disabled) throw new AirlockError('CONFLICT', `user ${name} is disabled`);
+  if (grant.expiresAt !== null && grant.expiresAt <= now) throw new AirlockError('BAD_REQUEST', 'the expiry must be in the future');
   const token = `alk_${randomBytes(24).toString('base64url')}`;
   const row = await db
     .insertInto('api_tokens')
-    .values({ user_id: u.id, name: tokenName, token_hash: sha256(token), created_at: now, last_used_at: null, revoked_at: null })
+    .values({
+      user_id: u.id,
+      name: tokenName,
+      token_hash: sha256(token),
+      created_at: now,
+      last_used_at: null,
+      revoked_at: null,
+      pipelines: JSON.stringify(grant.pipelines),
+      scopes: JSON.stringify(grant.scopes),
+      expires_at: grant.expiresAt,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return { token, id: Number(row.id) };
@@ -186,7 +272,10 @@ export async function revokeToken(db: Kysely<Tables>, id: number, now: number): 
   return Number(res.numUpdatedRows) > 0;
 }
 
-export async function listTokens(db: Kysely<Tables>) {
+const iso = (t: number | string | null) => (t === null ? null : new Date(Number(t)).toISOString());
+
+/** Every token with its reach and use, never its value (nor its hash). */
+export async function listTokens(db: Kysely<Tables>, now = Date.now()) {
   const rows = await db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
@@ -194,9 +283,13 @@ export async function listTokens(db: Kysely<Tables>) {
       'api_tokens.id',
       'api_tokens.name',
       'users.name as user',
+      'users.role',
       'api_tokens.created_at',
       'api_tokens.last_used_at',
       'api_tokens.revoked_at',
+      'api_tokens.pipelines',
+      'api_tokens.scopes',
+      'api_tokens.expires_at',
     ])
     .orderBy('api_tokens.id')
     .execute();
@@ -204,13 +297,24 @@ export async function listTokens(db: Kysely<Tables>) {
     id: Number(r.id),
     name: r.name,
     user: r.user,
-    created_at: new Date(Number(r.created_at)).toISOString(),
-    last_used_at: r.last_used_at === null ? null : new Date(Number(r.last_used_at)).toISOString(),
+    role: r.role,
+    pipelines: JSON.parse(r.pipelines) as string[],
+    scopes: JSON.parse(r.scopes) as string[],
+    created_at: iso(r.created_at) as string,
+    expires_at: iso(r.expires_at),
+    expired: r.expires_at !== null && Number(r.expires_at) <= now,
+    last_used_at: iso(r.last_used_at),
     revoked: r.revoked_at !== null,
+    revoked_at: iso(r.revoked_at),
   }));
 }
 
-export async function tokenUser(db: Kysely<Tables>, token: string, now: number): Promise<User | null> {
+/** A token's user and grant, or why it signs no one in (for the 401's message). */
+export type TokenCheck =
+  | { user: User; grant: TokenGrant; id: number }
+  | { refused: 'unknown' | 'revoked' | 'disabled' | 'expired'; expiredAt?: number };
+
+export async function tokenUser(db: Kysely<Tables>, token: string, now: number): Promise<TokenCheck> {
   const r = await db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
@@ -222,13 +326,59 @@ export async function tokenUser(db: Kysely<Tables>, token: string, now: number):
       'api_tokens.revoked_at',
       'api_tokens.id as token_id',
       'api_tokens.last_used_at',
+      'api_tokens.pipelines',
+      'api_tokens.scopes',
+      'api_tokens.expires_at',
     ])
     .where('api_tokens.token_hash', '=', sha256(token))
     .executeTakeFirst();
-  if (!r || r.revoked_at !== null || r.disabled_at !== null) return null;
+  if (!r) return { refused: 'unknown' };
+  if (r.revoked_at !== null) return { refused: 'revoked' };
+  if (r.disabled_at !== null) return { refused: 'disabled' };
+  if (r.expires_at !== null && Number(r.expires_at) <= now) return { refused: 'expired', expiredAt: Number(r.expires_at) };
   // Recorded at most once a minute, so a busy token does not write on every request.
   if (r.last_used_at === null || now - Number(r.last_used_at) > 60_000) {
     await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', r.token_id).execute();
   }
-  return toUser(r);
+  return {
+    user: toUser(r),
+    id: Number(r.token_id),
+    grant: {
+      pipelines: JSON.parse(r.pipelines) as string[],
+      scopes: JSON.parse(r.scopes) as (TokenScope | '*')[],
+      expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    },
+  };
+}
+
+/** Default reach of a new token (CLI and API): every pipeline, ingest and read, 90 days. */
+export const TOKEN_DEFAULTS = { pipelines: '*', scopes: 'ingest,read', expires: '90d' } as const;
+
+/** A token's grant from what a person gave (`--pipelines a,b --scopes ingest --expires 90d|never`), with defaults. */
+export function tokenGrant(
+  given: { pipelines?: string | string[]; scopes?: string | string[]; expires?: string },
+  now: number,
+  knownPipelines?: string[],
+): TokenGrant {
+  const expires = (given.expires ?? TOKEN_DEFAULTS.expires).trim();
+  let expiresAt: number | null = null;
+  if (expires !== 'never') {
+    let ms: number;
+    try {
+      ms = parseDuration(expires);
+    } catch {
+      throw new AirlockError('BAD_REQUEST', `expires must be a duration such as 30d, 12h or 90d, or never (got "${expires}")`);
+    }
+    if (!(ms > 0)) throw new AirlockError('BAD_REQUEST', `expires must be longer than 0 (got "${expires}")`);
+    expiresAt = now + ms;
+  }
+  return {
+    pipelines: parsePipelineScope(given.pipelines ?? TOKEN_DEFAULTS.pipelines, knownPipelines),
+    scopes: parseTokenScopes(given.scopes ?? TOKEN_DEFAULTS.scopes),
+    expiresAt,
+  };
+}
+
+export function grantView(g: TokenGrant) {
+  return { pipelines: g.pipelines, scopes: g.scopes, expires_at: g.expiresAt === null ? null : new Date(g.expiresAt).toISOString() };
 }

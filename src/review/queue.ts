@@ -148,6 +148,22 @@ export async function releaseClaim(rt: Runtime, caseId: number, r: Reviewer): Pr
   );
 }
 
+/**
+ * Leases that end further ahead than a whole lease from now were taken before the clock went back (a claim or a
+ * heartbeat never sets more than `leaseMs` ahead). Left alone, such a lease would hold its case for as long as the jump;
+ * it is cut to one lease from now instead: the holder keeps the case while they keep sending heartbeats, and when they
+ * stop it returns to the queue one lease later, as any other. Returns how many leases were cut.
+ */
+export async function shortenLeasesFromTheFuture(rt: Runtime, now: number, leaseMs = DEFAULT_LEASE_MS): Promise<number> {
+  const res = await rt.store.db
+    .updateTable('review_cases')
+    .set({ lease_until: now + leaseMs })
+    .where('status', '=', 'open')
+    .where('lease_until', '>', now + leaseMs)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
 /** Who holds a case now (null when nobody, or the lease expired: it is back in the queue). */
 export function holderOf(c: ReviewCaseRow, now: number): string | null {
   return c.claimed_by && c.lease_until !== null && Number(c.lease_until) >= now ? c.claimed_by : null;

@@ -3,6 +3,7 @@ import { appendEvents } from '../store/events.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { caseTypeOf } from './actions.js';
 import { type BreachKind, nextEscalationAt, planBreaches, planEscalation, type ResolvedTarget, slaDeadlines } from './escalation.js';
+import { shortenLeasesFromTheFuture } from './queue.js';
 
 /** case_escalations rows with this `repeat` mark SLA breaches (level 0: first action, 1: resolution), fired once. */
 const BREACH_REPEAT = -1;
@@ -37,9 +38,12 @@ export class SlaStage {
 
   async runOnce(): Promise<{ done: number; waitMs: number }> {
     const now = this.rt.clock.now();
+    // The clock went back past this stage's last run: run now, rather than wait until the clock is there again.
+    if (now < this.nextRunAt - this.intervalMs) this.nextRunAt = now;
     if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
     this.nextRunAt = now + this.intervalMs;
     const { db } = this.rt.store;
+    await shortenLeasesFromTheFuture(this.rt, now);
     // Only the cases with something due (index on status, next_check_at), a page at a time.
     for (;;) {
       const due = await db

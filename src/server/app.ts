@@ -1,31 +1,28 @@
+import { isUtf8 } from 'node:buffer';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
-import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { Logger } from 'pino';
-import type { AirlockConfig } from '../config/load.js';
-import { AirlockError } from '../errors.js';
+import { type AirlockConfig, DEFAULT_INGEST_LIMITS } from '../config/load.js';
+import { AirlockError, describeJsonError, findInvalidUtf8 } from '../errors.js';
 import type { Clock } from '../pipeline/context.js';
 import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';
-import { UnparseableLine } from '../pipeline/ingest.js';
+import { nestingBeyond, OverLimitLine, UnparseableLine } from '../pipeline/ingest.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
+import { redactionFor, redactPaths } from '../pipeline/redaction.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
 import { type Airlock, createAirlock } from '../pipeline/runtime.js';
 import { getRecordView, getRecordViewById } from '../pipeline/view.js';
-import type { AccountRole } from '../review/accounts.js';
 import type { Store } from '../store/db.js';
 import { countRecordsByStatus } from '../store/records.js';
-import { actorOf, DECIDERS, LEADS, registerAuth } from './auth.js';
+import { actorOf, registerAuth } from './auth.js';
 import { registerConsole } from './console.js';
 import { registerConsoleRoutes } from './console-routes.js';
 import { registerDeliveryRoutes } from './delivery-routes.js';
 import { registerDriftRoutes } from './drift-routes.js';
 import { openApiDocument } from './openapi.js';
+import { problem, sendProblem, toProblem } from './problem.js';
 import { registerReadinessRoutes } from './readiness-routes.js';
 import { registerReviewRoutes } from './review-routes.js';
 import { registerRoutingRoutes } from './routing-routes.js';
-
-const INGESTERS: AccountRole[] = ['admin', 'lead', 'reviewer', 'ingest'];
-
-import { problem, sendProblem, toProblem } from './problem.js';
 
 export type ServerRole = 'api' | 'worker' | 'all';
 
@@ -73,19 +70,21 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  // Bodies are read as bytes so that invalid UTF-8 is answered (JSON) or kept as unparseable (NDJSON), never
+  // silently replaced with U+FFFD.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as Buffer, config.server.limits.maxDepth));
     } catch (err) {
       done(err as Error, undefined);
     }
   });
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
-    { parseAs: 'string' },
+    { parseAs: 'buffer' },
     (_req, body, done) => {
       try {
-        done(null, parseNdjsonBody(body as string));
+        done(null, parseNdjsonBody(body as Buffer, config.server.limits.maxDepth));
       } catch (err) {
         done(err as Error, undefined);
       }
@@ -137,45 +136,50 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     };
   });
 
-  app.post(
-    '/v1/pipelines/:pipeline/records',
-    { config: { roles: INGESTERS } },
-    async (req: FastifyRequest<{ Params: { pipeline: string } }>, reply) => {
-      const { pipeline } = req.params;
-      if (!config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
-      const body = req.body as ParsedBody | undefined;
-      if (!body) throw new AirlockError('BAD_REQUEST', 'send the records as application/json or application/x-ndjson');
-      if (body.items.length === 0) throw new AirlockError('BAD_REQUEST', 'the body holds no records');
-      const key = req.headers['idempotency-key'];
-      const idempotencyKey = typeof key === 'string' && key.length > 0 ? key : undefined;
-      const result = await airlock.ingestor.ingest(pipeline, body.items, { idempotencyKey });
-      const records = result.accepted.map((a) => ({ index: a.index, id: a.id, status: a.status, existing: a.existing }));
-      const payload = {
-        pipeline,
-        accepted: result.accepted.length,
-        ids: result.accepted.map((a) => a.id),
-        records,
-        refused: result.refused,
-      };
-      if (result.refused.length > 0 && result.accepted.length === 0) {
-        const allConflicts = result.refused.every((r) => r.code === 'CONFLICT');
-        const status = allConflicts ? 409 : 400;
-        const detail =
-          result.refused.length === 1 ? result.refused[0].message : `all ${result.refused.length} records were refused; see "refused"`;
-        return sendProblem(reply, problem(status, allConflicts ? 'CONFLICT' : 'BAD_REQUEST', detail, { refused: result.refused }));
-      }
-      // 207: part of the batch was stored, part refused (each refused item says why).
-      reply.code(result.refused.length > 0 ? 207 : 202);
-      return payload;
-    },
-  );
+  app.post('/v1/pipelines/:pipeline/records', async (req: FastifyRequest<{ Params: { pipeline: string } }>, reply) => {
+    const { pipeline } = req.params;
+    if (!config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
+    const body = req.body as ParsedBody | undefined;
+    if (!body) throw new AirlockError('BAD_REQUEST', 'send the records as application/json or application/x-ndjson');
+    if (body.items.length === 0) throw new AirlockError('BAD_REQUEST', 'the body holds no records');
+    const maxRecords = config.server.limits.maxRecords;
+    if (body.items.length > maxRecords) {
+      throw new AirlockError(
+        'PAYLOAD_TOO_LARGE',
+        `the body holds ${body.items.length} records; at most ${maxRecords} are accepted per request (server.limits.max_records): send them in smaller batches`,
+      );
+    }
+    const key = req.headers['idempotency-key'];
+    const idempotencyKey = typeof key === 'string' && key.length > 0 ? key : undefined;
+    const result = await airlock.ingestor.ingest(pipeline, body.items, { idempotencyKey });
+    const records = result.accepted.map((a) => ({ index: a.index, id: a.id, status: a.status, existing: a.existing }));
+    const payload = {
+      pipeline,
+      accepted: result.accepted.length,
+      ids: result.accepted.map((a) => a.id),
+      records,
+      refused: result.refused,
+    };
+    if (result.refused.length > 0 && result.accepted.length === 0) {
+      const allConflicts = result.refused.every((r) => r.code === 'CONFLICT');
+      const status = allConflicts ? 409 : 400;
+      const detail =
+        result.refused.length === 1 ? result.refused[0].message : `all ${result.refused.length} records were refused; see "refused"`;
+      return sendProblem(reply, problem(status, allConflicts ? 'CONFLICT' : 'BAD_REQUEST', detail, { refused: result.refused }));
+    }
+    // 207: part of the batch was stored, part refused (each refused item says why).
+    reply.code(result.refused.length > 0 ? 207 : 202);
+    return payload;
+  });
 
   app.get('/v1/pipelines/:pipeline/records/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
     if (!config.pipelines[req.params.pipeline])
       throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
-    return getRecordView(rt, req.params.pipeline, req.params.id);
+    return getRecordView(rt, req.params.pipeline, req.params.id, { role: req.principal?.role });
   });
-  app.get('/v1/records/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => getRecordViewById(rt, req.params.id));
+  app.get('/v1/records/:id', async (req: FastifyRequest<{ Params: { id: string } }>) =>
+    getRecordViewById(rt, req.params.id, { role: req.principal?.role }),
+  );
 
   app.get('/v1/pipelines/:pipeline/thresholds', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
     if (!config.pipelines[req.params.pipeline])
@@ -192,7 +196,6 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   });
   app.post(
     '/v1/pipelines/:pipeline/thresholds/:version/approve',
-    { config: { roles: LEADS } },
     async (req: FastifyRequest<{ Params: { pipeline: string; version: string } }>) => {
       if (!config.pipelines[req.params.pipeline])
         throw new AirlockError('NOT_FOUND', `pipeline "${req.params.pipeline}" is not in the config`);
@@ -239,45 +242,39 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   app.get('/v1/pipelines/:pipeline/halt', async (req: FastifyRequest<{ Params: { pipeline: string } }>) =>
     haltStatus(rt, pipelineParam(req.params.pipeline)),
   );
-  app.post(
-    '/v1/pipelines/:pipeline/halt/accept',
-    { config: { roles: LEADS } },
-    async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
-      const body = jsonObject(req);
-      const schema = body.contract;
-      if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
-        throw new AirlockError('BAD_REQUEST', '"contract" must be a JSON Schema object');
-      }
-      return acceptHalt(rt, pipelineParam(req.params.pipeline), {
-        by: actorOf(req, body.by),
-        note: optionalString(body, 'note'),
-        schema: schema as object | undefined,
-      });
-    },
-  );
-  app.post(
-    '/v1/pipelines/:pipeline/halt/reject',
-    { config: { roles: LEADS } },
-    async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
-      const body = jsonObject(req);
-      return rejectHalt(rt, pipelineParam(req.params.pipeline), {
-        by: actorOf(req, body.by),
-        note: optionalString(body, 'note'),
-      });
-    },
-  );
+  app.post('/v1/pipelines/:pipeline/halt/accept', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+    const body = jsonObject(req);
+    const schema = body.contract;
+    if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+      throw new AirlockError('BAD_REQUEST', '"contract" must be a JSON Schema object');
+    }
+    return acceptHalt(rt, pipelineParam(req.params.pipeline), {
+      by: actorOf(req, body.by),
+      note: optionalString(body, 'note'),
+      schema: schema as object | undefined,
+    });
+  });
+  app.post('/v1/pipelines/:pipeline/halt/reject', async (req: FastifyRequest<{ Params: { pipeline: string } }>) => {
+    const body = jsonObject(req);
+    return rejectHalt(rt, pipelineParam(req.params.pipeline), {
+      by: actorOf(req, body.by),
+      note: optionalString(body, 'note'),
+    });
+  });
 
   app.get('/v1/quarantine', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
     const q = req.query;
     const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100) || 100));
     return listQuarantine(rt, { pipeline: q.pipeline, kind: q.kind, field: q.field, limit });
   });
-  app.get('/v1/pipelines/:pipeline/quarantine/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) =>
-    showQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id),
-  );
+  app.get('/v1/pipelines/:pipeline/quarantine/:id', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
+    const shown = await showQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id);
+    // The viewer role sees the pipeline's `redact:` paths as "[redacted]".
+    const paths = redactionFor(config, req.principal?.role, shown.pipeline);
+    return paths ? { ...shown, body: redactPaths(shown.body, paths), original_body: redactPaths(shown.original_body, paths) } : shown;
+  });
   app.post(
     '/v1/pipelines/:pipeline/quarantine/:id/release',
-    { config: { roles: DECIDERS } },
     async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>, reply) => {
       const body = jsonObject(req);
       const out = await releaseQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
@@ -290,17 +287,13 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
       return out;
     },
   );
-  app.post(
-    '/v1/pipelines/:pipeline/quarantine/:id/discard',
-    { config: { roles: DECIDERS } },
-    async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
-      const body = jsonObject(req);
-      return discardQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
-        by: actorOf(req, body.by),
-        reason: optionalString(body, 'reason') ?? '',
-      });
-    },
-  );
+  app.post('/v1/pipelines/:pipeline/quarantine/:id/discard', async (req: FastifyRequest<{ Params: { pipeline: string; id: string } }>) => {
+    const body = jsonObject(req);
+    return discardQuarantined(rt, pipelineParam(req.params.pipeline), req.params.id, {
+      by: actorOf(req, body.by),
+      reason: optionalString(body, 'reason') ?? '',
+    });
+  });
 
   let listening = false;
   return {
@@ -329,8 +322,31 @@ function _parseCaseId(raw: string): number {
   return id;
 }
 
-/** Parses a JSON body; a syntax error names the line, column and offset. */
-export function parseJsonBody(text: string): ParsedBody {
+/** Parses a JSON body; a syntax error (or a byte that is not UTF-8) names the line, column and offset. */
+export function parseJsonBody(body: string | Buffer, maxDepth = DEFAULT_INGEST_LIMITS.maxDepth): ParsedBody {
+  let text: string;
+  if (typeof body === 'string') text = body;
+  else {
+    if (!isUtf8(body)) {
+      const at = findInvalidUtf8(body);
+      throw new AirlockError(
+        'BAD_REQUEST',
+        `body is not valid UTF-8${at ? `: invalid byte 0x${body[at.offset].toString(16).padStart(2, '0')} at line ${at.line}, byte ${at.column} (offset ${at.offset})` : ''}`,
+      );
+    }
+    text = body.toString('utf8');
+  }
+  // A leading byte-order mark is not part of the JSON text (RFC 8259 §8.1 lets a parser ignore it).
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // Records sit one level below an array body: the body may nest one level deeper than a record.
+  const allowed = text.trimStart().startsWith('[') ? maxDepth + 1 : maxDepth;
+  const deep = nestingBeyond(text, allowed);
+  if (deep) {
+    throw new AirlockError(
+      'BAD_REQUEST',
+      `body nests deeper than a record may (${maxDepth} levels, server.limits.max_depth) at line ${deep.line}, column ${deep.column}`,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -342,40 +358,47 @@ export function parseJsonBody(text: string): ParsedBody {
 }
 
 /**
- * Parses NDJSON: one JSON value per line; blank lines are skipped. A line that is not JSON does not fail the batch:
- * it becomes an UnparseableLine (kept as a quarantined `unparseable` record, with its line and the parser's reason).
+ * Parses NDJSON: one JSON value per line; blank lines are skipped. A line that is not JSON (or not UTF-8) does not
+ * fail the batch: it becomes an UnparseableLine (kept as a quarantined `unparseable` record, with its line and the
+ * reason), so the good lines of the same body are stored.
  */
-export function parseNdjsonBody(text: string): ParsedBody {
+export function parseNdjsonBody(body: string | Buffer, maxDepth = DEFAULT_INGEST_LIMITS.maxDepth): ParsedBody {
   const items: unknown[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
-    if (line.trim() === '') continue;
-    try {
-      items.push(JSON.parse(line));
-    } catch (err) {
-      const reason = `not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`;
-      items.push(new UnparseableLine(i + 1, line, reason));
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const allValid = isUtf8(bytes);
+  let start = 0;
+  for (let i = 0; start < bytes.length || i === 0; i++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end === -1) end = bytes.length;
+    let raw = bytes.subarray(start, end);
+    start = end + 1;
+    if (raw.length > 0 && raw[raw.length - 1] === 0x0d) raw = raw.subarray(0, raw.length - 1);
+    if (i === 0 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) raw = raw.subarray(3);
+    const line = raw.toString('utf8');
+    if (line.trim() === '') {
+      if (start >= bytes.length) break;
+      continue;
     }
+    const deep = nestingBeyond(line, maxDepth);
+    if (!allValid && !isUtf8(raw)) {
+      const at = findInvalidUtf8(raw);
+      items.push(new UnparseableLine(i + 1, line, `not valid UTF-8${at ? `: invalid byte at column ${at.column}` : ''}`));
+    } else if (deep) {
+      items.push(new OverLimitLine(i + 1, `nests deeper than ${maxDepth} levels at column ${deep.column} (server.limits.max_depth)`));
+    } else {
+      try {
+        items.push(JSON.parse(line));
+      } catch (err) {
+        const reason = `not valid JSON: ${describeJsonError(line, err as Error).replace(/at line 1, column (\d+) \(offset \d+\)/, 'at column $1')}`;
+        items.push(new UnparseableLine(i + 1, line, reason));
+      }
+    }
+    if (start >= bytes.length) break;
   }
   return { items, single: false };
 }
 
-/** Says why and where JSON text is invalid: the reason, line, column and offset of the first error. */
-export function describeJsonError(text: string, err: Error): string {
-  const errors: ParseError[] = [];
-  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  const first = errors[0];
-  if (!first) return err.message;
-  const reason = printParseErrorCode(first.error)
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toLowerCase();
-  const pos = first.offset;
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `${reason} at line ${line}, column ${column} (offset ${pos})`;
-}
+export { describeJsonError };
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {

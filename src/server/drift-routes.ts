@@ -2,20 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
 import { driftOverview, fieldSeries } from '../pipeline/drift-views.js';
-import { ROLES } from '../review/accounts.js';
-
-/** Drift is read by every signed-in role. */
-const READERS = [...ROLES];
 
 /** Drift of a pipeline: the latest window against the reference, and one field's series for the console's charts. */
 export function registerDriftRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get('/v1/pipelines/:pipeline/drift', { config: { roles: READERS } }, async (req: FastifyRequest<{ Params: { pipeline: string } }>) =>
+  app.get('/v1/pipelines/:pipeline/drift', async (req: FastifyRequest<{ Params: { pipeline: string } }>) =>
     driftOverview(rt, req.params.pipeline),
   );
 
   app.get(
     '/v1/pipelines/:pipeline/drift/:field/series',
-    { config: { roles: READERS } },
     async (req: FastifyRequest<{ Params: { pipeline: string; field: string }; Querystring: { windows?: string } }>) => {
       const raw = req.query.windows ?? '48';
       const windows = Number(raw);

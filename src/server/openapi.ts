@@ -1,5 +1,6 @@
 import type { AirlockConfig } from '../config/load.js';
 import { VIOLATION_KINDS } from '../contract/gate.js';
+import { accessOf } from './auth.js';
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
@@ -7,7 +8,7 @@ const pipelineParam = { name: 'pipeline', in: 'path', required: true, schema: { 
 
 /** The OpenAPI 3.1 description of the HTTP API, served at /openapi.json. */
 export function openApiDocument(config: AirlockConfig) {
-  return {
+  return withAccess(config, {
     openapi: '3.1.0',
     info: { title: 'Airlock', version: '0.1.0', description: 'The production layer around an AI model.' },
     servers: [{ url: '/' }],
@@ -20,6 +21,7 @@ export function openApiDocument(config: AirlockConfig) {
         },
       },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format.' } } } },
+      '/openapi.json': { get: { summary: 'This document (OpenAPI 3.1)', responses: { 200: { description: 'OK' } } } },
       '/v1/pipelines': { get: { summary: 'Pipelines with record counts by status', responses: { 200: { description: 'OK' } } } },
       '/v1/pipelines/{pipeline}/records': {
         post: {
@@ -346,7 +348,22 @@ export function openApiDocument(config: AirlockConfig) {
         post: {
           summary: 'Create an API token for a user; the token is answered once (admin)',
           parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 201: { description: '{ id, token }' } },
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string', description: 'What the token is for.' },
+                    pipelines: { type: ['string', 'array'], description: 'Pipelines it may act on: a list, "a,b", or "*" (default).' },
+                    scopes: { type: ['string', 'array'], description: 'ingest, read, write, or "*"; default "ingest,read".' },
+                    expires: { type: 'string', description: 'A duration such as 30d (default 90d), or "never".' },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 201: { description: '{ id, token, pipelines, scopes, expires_at }' }, 404: problemResponse('No such user.') },
         },
       },
       '/v1/tokens': { get: { summary: 'Tokens, never their values (admin)', responses: { 200: { description: 'OK' } } } },
@@ -674,5 +691,37 @@ export function openApiDocument(config: AirlockConfig) {
         },
       },
     },
-  };
+  });
+}
+
+/**
+ * Adds who may call each operation, from the server's own table (ROUTE_ACCESS): `security` (none for public routes)
+ * and `x-airlock-roles` / `x-airlock-scope` (the token scope it needs).
+ */
+function withAccess<T extends { paths: Record<string, Record<string, Record<string, unknown>>>; components: object }>(
+  config: AirlockConfig,
+  doc: T,
+): T {
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const rule = accessOf(method.toUpperCase(), p.replace(/\{(\w+)\}/g, ':$1'), { metricsPublic: config.server.metricsPublic });
+      if (!rule || rule.public) op.security = [];
+      else {
+        op['x-airlock-roles'] = rule.roles;
+        op['x-airlock-scope'] = rule.action;
+      }
+    }
+  }
+  Object.assign(doc.components, {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'An API token (airlock tokens create).' },
+      session: {
+        type: 'apiKey',
+        in: 'cookie',
+        name: 'airlock_session',
+        description: 'From POST /v1/auth/login; writes also send X-CSRF-Token.',
+      },
+    },
+  });
+  return Object.assign(doc, { security: [{ bearer: [] }, { session: [] }] });
 }

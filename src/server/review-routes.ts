@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../pipeline/context.js';
+import { redactionFor, visibleMatch } from '../pipeline/redaction.js';
 import { caseView, getRecordView } from '../pipeline/view.js';
 import { actionsFor, actOnCase } from '../review/actions.js';
 import { type QueueAction, type QueueCase, queueMetrics } from '../review/metrics.js';
 import { claimNextCase, heartbeat, holderOf, type Reviewer, releaseClaim, teamsOf } from '../review/queue.js';
 import { getCase, listCases } from '../store/cases.js';
 import type { ReviewCaseRow } from '../store/tables.js';
-import { actorOf, DECIDERS, type Principal } from './auth.js';
+import { actorOf, type Principal } from './auth.js';
 
 function parseCaseId(raw: string): number {
   const id = Number(raw);
@@ -53,6 +54,21 @@ function queueCaseView(c: ReviewCaseRow, now: number) {
   };
 }
 
+/** The stored bodies of the cases' records, by pipeline and record id. */
+async function bodiesOf(db: Runtime['store']['db'], cases: ReviewCaseRow[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const c of cases) {
+    const r = await db
+      .selectFrom('records')
+      .select('body')
+      .where('pipeline', '=', c.pipeline)
+      .where('id', '=', c.record_id)
+      .executeTakeFirst();
+    if (r) out.set(`${c.pipeline}\u0000${c.record_id}`, r.body);
+  }
+  return out;
+}
+
 /** The queue, the claim with its lease, decisions with authority, and the queue's figures. */
 export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
   const db = rt.store.db;
@@ -68,6 +84,17 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
     if (q.team) {
       const teams = q.team === 'mine' ? teamsOf(rt.config, me.name) : [q.team];
       rows = rows.filter((c) => c.owner !== null && teams.includes(c.owner));
+    }
+    // A viewer's search matches the id or the content as the viewer sees it, never a redacted value.
+    if (q.q && rows.some((c) => redactionFor(rt.config, me.role, c.pipeline))) {
+      const bodies = await bodiesOf(
+        db,
+        rows.filter((c) => redactionFor(rt.config, me.role, c.pipeline)),
+      );
+      rows = rows.filter((c) => {
+        const paths = redactionFor(rt.config, me.role, c.pipeline);
+        return !paths || visibleMatch(c.record_id, bodies.get(`${c.pipeline}\u0000${c.record_id}`) ?? null, paths, q.q as string);
+      });
     }
     // Most urgent first: priority, then the deadline.
     rows.sort(
@@ -97,7 +124,7 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
     };
   });
 
-  app.post('/v1/review/next', { config: { roles: DECIDERS } }, async (req) => {
+  app.post('/v1/review/next', async (req) => {
     const body = bodyOf(req);
     const exclude = Array.isArray(body.exclude) ? body.exclude.map(Number).filter(Number.isSafeInteger) : [];
     const me = reviewerOf(req, body);
@@ -109,12 +136,12 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
     if (!c) return { case: null, message: 'no case is waiting for you' };
     return {
       case: { ...queueCaseView(c, rt.clock.now()), allowed_actions: await actionsFor(rt, c, me) },
-      record: await getRecordView(rt, c.pipeline, c.record_id),
+      record: await getRecordView(rt, c.pipeline, c.record_id, { role: me.role }),
     };
   });
 
   // Bulk: the same decision on many cases, each checked and applied on its own (one failure does not stop the rest).
-  app.post('/v1/review/cases/bulk', { config: { roles: DECIDERS } }, async (req) => {
+  app.post('/v1/review/cases/bulk', async (req) => {
     const body = bodyOf(req);
     const ids = body.ids;
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500)
@@ -136,22 +163,22 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
     return { done: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, results };
   });
 
-  app.post('/v1/review/cases/:id/heartbeat', { config: { roles: DECIDERS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.post('/v1/review/cases/:id/heartbeat', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const c = await heartbeat(rt, parseCaseId(req.params.id), reviewerOf(req, bodyOf(req)));
     return queueCaseView(c, rt.clock.now());
   });
 
-  app.post('/v1/review/cases/:id/release', { config: { roles: DECIDERS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.post('/v1/review/cases/:id/release', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const id = parseCaseId(req.params.id);
     await releaseClaim(rt, id, reviewerOf(req, bodyOf(req)));
     return { case_id: id, released: true };
   });
 
-  app.post('/v1/review/cases/:id/decision', { config: { roles: DECIDERS } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.post('/v1/review/cases/:id/decision', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const body = bodyOf(req);
     const out = await actOnCase(rt, parseCaseId(req.params.id), reviewerOf(req, body), body);
     rt.wake();
-    return { ...(await getRecordView(rt, out.pipeline, out.record_id)), case_outcome: out };
+    return { ...(await getRecordView(rt, out.pipeline, out.record_id, { role: req.principal?.role })), case_outcome: out };
   });
 
   app.get('/v1/review/metrics', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {

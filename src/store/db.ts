@@ -1,11 +1,42 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import { AirlockError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './tables.js';
+
+/**
+ * SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE), waiting for it under the busy timeout.
+ * Kysely begins them DEFERRED: such a transaction reads under a snapshot and, when another process (an admin command
+ * beside a running server) commits before its first write, fails at once with SQLITE_BUSY ("database is locked") —
+ * the busy timeout does not apply to that upgrade. Within one process the driver already runs one transaction at a time.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -52,7 +83,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
         return stmt;
       },
     };
-    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached as unknown as BetterSqlite3.Database }) });
+    const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cached as unknown as BetterSqlite3.Database }) });
     return {
       db,
       kind: 'sqlite',
@@ -81,6 +112,12 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
+    // Nor may a checked-out one (the pool listens only while a client is idle): when the database restarts while a
+    // transaction waits between statements, the client emits 'error' with no query to fail. Its next query fails
+    // ("not queryable") and the pool drops it on release, so the listener only has to keep the process alive.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

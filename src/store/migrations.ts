@@ -443,6 +443,50 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await sql`drop table if exists labels`.execute(db);
       },
     },
+    '0009_token_scopes': {
+      async up(db: Kysely<unknown>) {
+        // API tokens act within scopes: the pipelines they may touch and the actions they may take (JSON lists; "*"
+        // for all), until an expiry (null: never). Tokens made before this migration keep their full reach.
+        await sql`alter table api_tokens add column pipelines text not null default '["*"]'`.execute(db);
+        await sql`alter table api_tokens add column scopes text not null default '["*"]'`.execute(db);
+        await sql`alter table api_tokens add column expires_at ${ms}`.execute(db);
+        // Sessions end after a stretch of inactivity too: last_seen_at moves with use, created_at bounds the whole.
+        await sql`alter table sessions add column last_seen_at ${ms}`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        for (const c of ['pipelines', 'scopes', 'expires_at']) await sql`alter table api_tokens drop column ${sql.raw(c)}`.execute(db);
+        await sql`alter table sessions drop column last_seen_at`.execute(db);
+      },
+    },
+    '0010_retention': {
+      async up(db: Kysely<unknown>) {
+        // A purged record keeps its id, status, hash, prediction, decision and trail; its content is blanked and
+        // these say when and by which run (src/pipeline/retention.ts).
+        await sql`alter table records add column purged_at ${ms}`.execute(db);
+        await sql`alter table records add column purge text`.execute(db);
+        // One row per purge run: the unique (pipeline, due_at) lets exactly one process run each scheduled purge;
+        // runs from the CLI have no due time.
+        await sql`create table purge_runs (
+          ${autoId('id')},
+          pipeline text not null,
+          due_at ${ms},
+          started_at ${ms} not null,
+          finished_at ${ms},
+          cutoff ${ms} not null,
+          policy text not null,
+          actor text not null,
+          purged integer not null default 0,
+          unique (pipeline, due_at)
+        )`.execute(db);
+        await sql`create index records_purgeable on records (pipeline, status, updated_at)`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        await sql`drop index if exists records_purgeable`.execute(db);
+        await sql`drop table if exists purge_runs`.execute(db);
+        await sql`alter table records drop column purge`.execute(db);
+        await sql`alter table records drop column purged_at`.execute(db);
+      },
+    },
   };
 }
 

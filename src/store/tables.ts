@@ -43,6 +43,10 @@ export interface RecordsTable {
   lease_until: number | null;
   created_at: number;
   updated_at: number;
+  /** When retention purged the record's content (body, original_body), migration 0010; null: not purged. */
+  purged_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** JSON: { run, policy, cutoff, by } of the purge (src/pipeline/retention.ts). */
+  purge: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EventsTable {
@@ -105,6 +109,8 @@ export interface SessionsTable {
   csrf: string;
   created_at: number;
   expires_at: number;
+  /** The last request of the session (idle expiry); null until its first use after sign-in. */
+  last_seen_at: number | null;
 }
 
 export interface ApiTokensTable {
@@ -115,6 +121,12 @@ export interface ApiTokensTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** JSON list of pipeline names the token may act on; ["*"] for all. */
+  pipelines: Generated<string>;
+  /** JSON list of actions (ingest, read, write); ["*"] for every action the user's role may take. */
+  scopes: Generated<string>;
+  /** When the token stops working; null: never. */
+  expires_at: number | null;
 }
 
 export interface CaseActionsTable {
@@ -231,6 +243,23 @@ export interface Tables {
   delivery_quotas: DeliveryQuotasTable;
   labels: LabelsTable;
   refits: RefitsTable;
+  purge_runs: PurgeRunsTable;
+}
+
+/** One purge of a pipeline's expired payloads (migration 0010): scheduled (due_at set, one process per due time) or from the CLI. */
+export interface PurgeRunsTable {
+  id: Generated<number>;
+  pipeline: string;
+  due_at: number | null;
+  started_at: number;
+  finished_at: number | null;
+  /** Records last changed before this were due. */
+  cutoff: number;
+  /** The setting that made the cutoff, e.g. `retention.payloads: 30d`. */
+  policy: string;
+  /** `scheduler` or the person who ran `airlock purge`. */
+  actor: string;
+  purged: number;
 }
 
 export type LabelSource = 'calibration' | 'review' | 'audit';
