@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { emptyOutputs, mergeOutputs, type OutputCounts } from '../drift/monitor.js';
 import { type DayOutputs, type FieldOverTime, type ReviewReport, recommendActions } from '../drift/review-report.js';
 import { AirlockError } from '../errors.js';
-import { type QueueCase, queueMetrics } from '../review/metrics.js';
+import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf, queueMetrics } from '../review/metrics.js';
 import { activeReference, episodeRows } from '../store/drift.js';
 import type { Runtime } from './context.js';
 import { loadReference } from './drift-stage.js';
@@ -105,36 +105,11 @@ export async function gatherReviewReport(rt: Runtime, pipeline: string, days: nu
   // ------------------------------------------------------------------ review SLA attainment
   const caseRows = await db
     .selectFrom('review_cases')
-    .select([
-      'id',
-      'type',
-      'status',
-      'created_at',
-      'first_action_at',
-      'resolved_at',
-      'sla_due_at',
-      'first_action_due_at',
-      'paused_ms',
-      'waiting_since',
-      'resolution',
-    ])
+    .select(QUEUE_CASE_COLUMNS)
     .where('pipeline', '=', pipeline)
     .where((eb) => eb.or([eb('status', '=', 'open'), eb('resolved_at', '>=', from)]))
     .execute();
-  const cases: QueueCase[] = caseRows.map((c) => ({
-    id: Number(c.id),
-    type: c.type,
-    status: c.status,
-    created_at: Number(c.created_at),
-    first_action_at: c.first_action_at === null ? null : Number(c.first_action_at),
-    resolved_at: c.resolved_at === null ? null : Number(c.resolved_at),
-    sla_due_at: c.sla_due_at === null ? null : Number(c.sla_due_at),
-    first_action_due_at: c.first_action_due_at === null ? null : Number(c.first_action_due_at),
-    paused_ms: Number(c.paused_ms),
-    waiting_since: c.waiting_since === null ? null : Number(c.waiting_since),
-    model_label: null,
-    final_label: null,
-  }));
+  const cases: QueueCase[] = caseRows.map((c) => queueCaseOf(c));
   const queue = queueMetrics(cases, [], { from, now });
 
   // ------------------------------------------------------------------ delivery health

@@ -8,7 +8,7 @@ import type { Calibrator } from '../calibration/calibrators.js';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
-import type { QueueCase } from '../review/metrics.js';
+import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf } from '../review/metrics.js';
 import { activeContractVersion } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { routingVersions } from '../store/routing.js';
@@ -77,35 +77,11 @@ export async function gatherReadinessFacts(
   if (Number.isFinite(goLive) && now >= goLive) {
     const rows = await db
       .selectFrom('review_cases')
-      .select([
-        'id',
-        'type',
-        'status',
-        'created_at',
-        'first_action_at',
-        'resolved_at',
-        'sla_due_at',
-        'first_action_due_at',
-        'paused_ms',
-        'waiting_since',
-      ])
+      .select(QUEUE_CASE_COLUMNS)
       .where('pipeline', '=', pipelineName)
       .where((eb) => eb.or([eb('created_at', '>=', goLive), eb('status', '=', 'open')]))
       .execute();
-    cases = rows.map((r) => ({
-      id: Number(r.id),
-      type: r.type,
-      status: r.status,
-      created_at: Number(r.created_at),
-      first_action_at: r.first_action_at === null ? null : Number(r.first_action_at),
-      resolved_at: r.resolved_at === null ? null : Number(r.resolved_at),
-      sla_due_at: r.sla_due_at === null ? null : Number(r.sla_due_at),
-      first_action_due_at: r.first_action_due_at === null ? null : Number(r.first_action_due_at),
-      paused_ms: Number(r.paused_ms),
-      waiting_since: r.waiting_since === null ? null : Number(r.waiting_since),
-      model_label: null,
-      final_label: null,
-    }));
+    cases = rows.map((r) => queueCaseOf(r));
   }
 
   const since = now - pipeline.readiness.maxAgeMs;

@@ -18,6 +18,54 @@ export interface QueueCase {
   final_label: string | null;
 }
 
+/** The review_cases columns a QueueCase is read from (PostgreSQL returns bigints as strings: they are converted). */
+export const QUEUE_CASE_COLUMNS = [
+  'id',
+  'type',
+  'status',
+  'created_at',
+  'first_action_at',
+  'resolved_at',
+  'sla_due_at',
+  'first_action_due_at',
+  'paused_ms',
+  'waiting_since',
+] as const;
+
+type Num = number | string | bigint;
+const numOrNull = (v: Num | null) => (v === null ? null : Number(v));
+
+/** A review_cases row (QUEUE_CASE_COLUMNS) as a QueueCase, with its labels when the caller knows them. */
+export function queueCaseOf(
+  r: {
+    id: Num;
+    type: string;
+    status: QueueCase['status'];
+    created_at: Num;
+    first_action_at: Num | null;
+    resolved_at: Num | null;
+    sla_due_at: Num | null;
+    first_action_due_at: Num | null;
+    paused_ms: Num;
+    waiting_since: Num | null;
+  },
+  labels: { model_label: string | null; final_label: string | null } = { model_label: null, final_label: null },
+): QueueCase {
+  return {
+    id: Number(r.id),
+    type: r.type,
+    status: r.status,
+    created_at: Number(r.created_at),
+    first_action_at: numOrNull(r.first_action_at),
+    resolved_at: numOrNull(r.resolved_at),
+    sla_due_at: numOrNull(r.sla_due_at),
+    first_action_due_at: numOrNull(r.first_action_due_at),
+    paused_ms: Number(r.paused_ms),
+    waiting_since: numOrNull(r.waiting_since),
+    ...labels,
+  };
+}
+
 export interface QueueAction {
   case_id: number;
   actor: string;

@@ -4,7 +4,7 @@ import type { Runtime } from '../pipeline/context.js';
 import { redactionFor, visibleMatch } from '../pipeline/redaction.js';
 import { caseView, getRecordView } from '../pipeline/view.js';
 import { actionsFor, actOnCase } from '../review/actions.js';
-import { type QueueAction, type QueueCase, queueMetrics } from '../review/metrics.js';
+import { type QueueAction, type QueueCase, queueCaseOf, queueMetrics } from '../review/metrics.js';
 import { claimNextCase, heartbeat, holderOf, type Reviewer, releaseClaim, teamsOf } from '../review/queue.js';
 import { getCase, listCases } from '../store/cases.js';
 import type { ReviewCaseRow } from '../store/tables.js';
@@ -210,20 +210,12 @@ export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
       const l = (JSON.parse(prediction) as { label?: unknown }).label;
       return l === undefined || l === null ? null : String(l);
     };
-    const cases: QueueCase[] = rows.map((r) => ({
-      id: Number(r.id),
-      type: r.type,
-      status: r.status,
-      created_at: Number(r.created_at),
-      first_action_at: r.first_action_at === null ? null : Number(r.first_action_at),
-      resolved_at: r.resolved_at === null ? null : Number(r.resolved_at),
-      sla_due_at: r.sla_due_at === null ? null : Number(r.sla_due_at),
-      first_action_due_at: r.first_action_due_at === null ? null : Number(r.first_action_due_at),
-      paused_ms: Number(r.paused_ms),
-      waiting_since: r.waiting_since === null ? null : Number(r.waiting_since),
-      model_label: ['low_confidence', 'policy_review', 'audit_sample'].includes(r.type) ? labelOf(r.prediction) : null,
-      final_label: r.resolution ? ((JSON.parse(r.resolution) as { label?: string }).label ?? null) : null,
-    }));
+    const cases: QueueCase[] = rows.map((r) =>
+      queueCaseOf(r, {
+        model_label: ['low_confidence', 'policy_review', 'audit_sample'].includes(r.type) ? labelOf(r.prediction) : null,
+        final_label: r.resolution ? ((JSON.parse(r.resolution) as { label?: string }).label ?? null) : null,
+      }),
+    );
     const modelById = new Map(cases.map((c) => [c.id, c.model_label]));
     const actions: QueueAction[] = (await db.selectFrom('case_actions').selectAll().where('at', '>=', from).execute()).map((a) => ({
       case_id: Number(a.case_id),
