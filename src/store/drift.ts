@@ -169,17 +169,8 @@ export async function claimUnsummarised(
   return res.rows.map((r) => ({ ...r, seq: Number(r.seq), created_at: Number(r.created_at) }));
 }
 
-export interface WindowPart {
-  pipeline: string;
-  reference_version: number;
-  window_start: number;
-  window_ms: number;
-  process: string;
-  rows: number;
-  summary: string;
-  outputs: string;
-  updated_at: number;
-}
+/** One process's part of a drift window: a drift_windows row. */
+export type WindowPart = DriftWindowsTable;
 
 /** This process's part of a window, if it wrote one. */
 export async function ownWindowPart(
