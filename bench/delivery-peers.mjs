@@ -16,7 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { parseConfig } from '../dist/index.js';
-import { createAirlock, createLogger } from '../dist/pipeline/runtime.js';
+import { createAirlock } from '../dist/pipeline/airlock.js';
+import { createLogger } from '../dist/runtime/logger.js';
 import { openStore } from '../dist/store/db.js';
 import { findPostgres, recreateBenchDatabase } from './postgres.mjs';
 

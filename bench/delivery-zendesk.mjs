@@ -9,7 +9,7 @@ import path from 'node:path';
 import { runLoadtest } from '../dist/cli/loadtest.js';
 import { loadConfig } from '../dist/config/load.js';
 import { startVendorSimulator } from '../dist/delivery/simulator.js';
-import { createLogger } from '../dist/pipeline/runtime.js';
+import { createLogger } from '../dist/runtime/logger.js';
 import { createServer } from '../dist/server/app.js';
 
 const minutes = Number(process.env.BENCH_ZENDESK_MINUTES ?? 5);

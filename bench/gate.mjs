@@ -11,8 +11,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { compileContract } from '../dist/contract/gate.js';
 import { parseConfig } from '../dist/index.js';
+import { createAirlock } from '../dist/pipeline/airlock.js';
 import { gateRecords } from '../dist/pipeline/gate.js';
-import { createAirlock } from '../dist/pipeline/runtime.js';
 import { rng, TICKET_SCHEMA, ticket } from './workload.mjs';
 
 const require = createRequire(import.meta.url);

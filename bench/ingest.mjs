@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { createAirlock } from '../dist/pipeline/runtime.js';
+import { createAirlock } from '../dist/pipeline/airlock.js';
 import { parseNdjsonBody } from '../dist/server/app.js';
 import { recreateBenchDatabase } from './postgres.mjs';
 import { benchConfig, ndjsonBatches, PIPELINE, TICKET_SCHEMA } from './workload.mjs';

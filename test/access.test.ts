@@ -1,8 +1,8 @@
 // Time budget: 60 s for the file (both backends); about 10 s on 2 loaded cores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AccountRole, addUser, createToken, ROLES } from '../src/accounts/accounts.js';
 import { parseConfig } from '../src/config/load.js';
-import { createLogger } from '../src/pipeline/runtime.js';
-import { type AccountRole, addUser, createToken, ROLES } from '../src/review/accounts.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { accessOf } from '../src/server/auth.js';
 import { CONSOLE_ROUTES } from '../src/server/console.js';

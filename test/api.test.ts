@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
 import { idempotencyKey } from '../src/delivery/outbox.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { json } from './support/json.js';

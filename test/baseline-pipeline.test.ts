@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { predictBaseline, trainBaseline } from '../src/models/baseline.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { json } from './support/json.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { runAirlock } from './support/cli.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';

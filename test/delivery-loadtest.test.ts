@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { parseRate } from '../src/config/units.js';
 import { startVendorSimulator } from '../src/delivery/simulator.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { createServer } from '../src/server/app.js';
 import { runAirlock } from './support/cli.js';
 import { type Backend, backends, createTestDatabase } from './support/databases.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { createServer } from '../src/server/app.js';
 import { openStore } from '../src/store/db.js';
 import { type Backend, backends, createTestDatabase, postgresUrl } from './support/databases.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { createServer } from '../src/server/app.js';
 import { backends, createTestDatabase } from './support/databases.js';
 import { startModelServer, startReceiver, waitFor } from './support/servers.js';

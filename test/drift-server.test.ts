@@ -1,13 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addUser, createToken } from '../src/accounts/accounts.js';
 import { type AirlockConfig, parseConfig } from '../src/config/load.js';
 import { monitoredRow, windowReport } from '../src/drift/monitor.js';
 import { mulberry32, normalSample } from '../src/drift/random.js';
 import { DriftSummary, type FieldSummaryJson } from '../src/drift/summary.js';
-import type { Clock } from '../src/pipeline/context.js';
+import { createAirlock } from '../src/pipeline/airlock.js';
 import { buildReference, DriftStage, driftOptions, loadReference, mergeParts, scoredRecordOf } from '../src/pipeline/drift-stage.js';
-import { createAirlock, createLogger } from '../src/pipeline/runtime.js';
-import { addUser, createToken } from '../src/review/accounts.js';
+import type { Clock } from '../src/runtime/context.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { activeReference, driftDb, insertReference, windowParts } from '../src/store/drift.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';

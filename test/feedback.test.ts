@@ -9,7 +9,7 @@ import { calibrationReport } from '../src/calibration/report.js';
 import { loadConfig } from '../src/config/load.js';
 import { RefitStage } from '../src/pipeline/refit.js';
 import { storeCalibration } from '../src/pipeline/routing-versions.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { runAirlock } from './support/cli.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { loadConfig, type OpenAiModelConfig } from '../src/config/load.js';
 import { ModelCallError, type Prediction } from '../src/models/adapter.js';
 import { OpenAiModelAdapter } from '../src/models/openai.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { json } from './support/json.js';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { idempotencyKey } from '../src/delivery/outbox.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { countRecordsByStatus } from '../src/store/records.js';
 import { type Backend, backends, createTestDatabase, type TestDatabase } from './support/databases.js';

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
-import type { Clock } from '../src/pipeline/context.js';
-import { type Airlock, createAirlock, createLogger } from '../src/pipeline/runtime.js';
+import { type Airlock, createAirlock } from '../src/pipeline/airlock.js';
 import { claimNextCase, heartbeat, releaseClaim } from '../src/review/queue.js';
+import type { Clock } from '../src/runtime/context.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { insertCases, type NewReviewCase } from '../src/store/cases.js';
 import { openStore } from '../src/store/db.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';

@@ -6,7 +6,7 @@ import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config/load.js';
 import { parseRate } from '../src/config/units.js';
 import { startVendorSimulator, type VendorSimulator } from '../src/delivery/simulator.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { createServer } from '../src/server/app.js';
 import { type RunResult, runAirlock } from './support/cli.js';
 import { type Backend, backends, createTestDatabase, type TestDatabase } from './support/databases.js';

@@ -10,7 +10,7 @@ import { parsePredictions } from '../src/calibration/predictions.js';
 import { calibrationReport } from '../src/calibration/report.js';
 import { loadConfig } from '../src/config/load.js';
 import { storeCalibration } from '../src/pipeline/routing-versions.js';
-import { createLogger } from '../src/pipeline/runtime.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { json } from './support/json.js';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { checkModelFiles } from '../models/index.js';
 import { action, printJson } from './output.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -16,7 +17,7 @@ export function registerConfigCommands(program: Command): void {
       action(async (file: string | undefined, opts: { json?: boolean }, cmd: Command) => {
         const path = resolveConfigPath(file ?? (cmd.optsWithGlobals().config as string | undefined));
         try {
-          const cfg = loadConfig(path);
+          const cfg = loadConfig(path, { checks: [checkModelFiles] });
           const pipelines = Object.keys(cfg.pipelines);
           if (opts.json) printJson({ ok: true, file: path, pipelines, problems: [] });
           else

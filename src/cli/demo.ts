@@ -3,11 +3,11 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { addUser, createToken } from '../accounts/accounts.js';
 import { loadConfig } from '../config/load.js';
 import { startVendorSimulator } from '../delivery/simulator.js';
 import { AirlockError } from '../errors.js';
-import { createLogger } from '../pipeline/runtime.js';
-import { addUser, createToken } from '../review/accounts.js';
+import { createLogger } from '../runtime/logger.js';
 import { type AirlockServer, createServer } from '../server/app.js';
 import { action } from './output.js';
 

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import { createLogger } from '../pipeline/runtime.js';
 import { readinessHtml, readinessReport, readinessText, sendTestAlert, type TestAlertResult } from '../readiness/index.js';
+import { createLogger } from '../runtime/logger.js';
 import { openStore } from '../store/db.js';
 import { action, printJson } from './output.js';
 

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { reviewReportHtml, reviewReportMarkdown } from '../drift/review-report.js';
+import { reviewReportHtml, reviewReportMarkdown } from '../drift/launch-review.js';
 import { AirlockError } from '../errors.js';
-import { gatherReviewReport } from '../pipeline/review-report.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
+import { gatherReviewReport } from '../readiness/launch-review.js';
 import { insertEvidence } from '../store/routing.js';
 import { withRuntime } from './admin.js';
 import { action, printJson } from './output.js';

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { checkModelFiles } from '../models/index.js';
 import { createServer, type ServerRole } from '../server/app.js';
 import { action } from './output.js';
 
@@ -18,7 +19,7 @@ export function registerServeCommand(program: Command): void {
     .action(
       action(async (opts: { role: ServerRole; port?: number; host?: string; database?: string }, cmd: Command) => {
         const g = cmd.optsWithGlobals() as { config?: string };
-        const config = loadConfig(g.config, { database: opts.database ?? process.env.AIRLOCK_DATABASE });
+        const config = loadConfig(g.config, { database: opts.database ?? process.env.AIRLOCK_DATABASE, checks: [checkModelFiles] });
         if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
           process.stderr.write(`airlock: --port must be a port number, got ${String(opts.port)}\n`);
           return 2;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { createToken, grantView, listTokens, revokeToken, TOKEN_DEFAULTS, TOKEN_SCOPES, tokenGrant } from '../accounts/accounts.js';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import { createToken, grantView, listTokens, revokeToken, TOKEN_DEFAULTS, TOKEN_SCOPES, tokenGrant } from '../review/accounts.js';
 import { openStore } from '../store/db.js';
 import { action, printJson } from './output.js';
 

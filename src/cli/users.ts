@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { type AccountRole, addUser, disableUser, listUsers, ROLES, setPassword, setRole } from '../accounts/accounts.js';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import { type AccountRole, addUser, disableUser, listUsers, ROLES, setPassword, setRole } from '../review/accounts.js';
 import { openStore, type Store } from '../store/db.js';
 import { action, printJson } from './output.js';
 import { addTokenCommands } from './tokens.js';

@@ -1,6 +1,6 @@
 import { VIOLATION_KINDS } from '../contract/gate.js';
-import { readinessConfigSchema } from '../readiness/settings.js';
 import { driftConfigSchema } from './drift.js';
+import { readinessConfigSchema } from './readiness.js';
 import { DURATION_PATTERN, RATE_PATTERN } from './units.js';
 
 /**

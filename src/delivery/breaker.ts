@@ -1,15 +1,4 @@
-/** The settings of one destination's circuit breaker (config: `circuit_breaker`). */
-export interface BreakerOptions {
-  /** Share of failed calls in the window that opens the circuit (0.5 = 50%). */
-  failureRate: number;
-  /** Calls the window must hold before the failure rate counts (so one early failure cannot open it). */
-  minimumCalls: number;
-  windowMs: number;
-  /** How long the circuit stays open before letting probes through. */
-  openMs: number;
-  /** Calls let through while half-open; all must succeed to close the circuit again. */
-  halfOpenProbes: number;
-}
+import type { BreakerOptions } from '../config/load.js';
 
 export type BreakerPhase = 'closed' | 'open' | 'half_open';
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { classifyError, classifyResponse, DEFAULT_CLASSIFICATION } from './classify.js';
-import { VENDOR_PLANS } from './presets.js';
+import { DEFAULT_CLASSIFICATION } from '../config/load.js';
+import { VENDOR_PLANS } from '../config/vendor-presets.js';
+import { classifyError, classifyResponse } from './classify.js';
 
 const policy = DEFAULT_CLASSIFICATION;
 

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
+import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
 import { breakerRows, limitsRows } from '../store/delivery-state.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 import type { DeliveryRow, Tables } from '../store/tables.js';
+import { DeliveryStage, liveStages } from './stage.js';
 import { renderTemplate, TemplateMissingPath } from './template.js';
-import { DeliveryStage, liveStages } from './worker.js';
 
 /** A URL as the API shows it: without user info or query string, where credentials sometimes travel. */
 export function displayUrl(url: string): string {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { DestinationConfig } from '../config/load.js';
+import { DEFAULT_CLASSIFICATION } from '../config/load.js';
 import { parseRate } from '../config/units.js';
-import { DEFAULT_CLASSIFICATION } from './classify.js';
 import { Pacer } from './pacer.js';
 
 function dest(over: Partial<DestinationConfig> = {}): DestinationConfig {

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseRate, type Rate } from '../config/units.js';
+import { VENDOR_PLANS, type VendorPlan } from '../config/vendor-presets.js';
 import { mulberry32 } from '../drift/random.js';
-import { VENDOR_PLANS, type VendorPlan } from './presets.js';
 
 /** Faults the simulator injects, each a share of requests (0–1) unless it is a time. */
 export interface SimulatorFaults {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkTemplate, fieldAt, renderTemplate, TemplateMissingPath } from './template.js';
+import { checkTemplate } from '../config/template.js';
+import { fieldAt, renderTemplate, TemplateMissingPath } from './template.js';
 
 const ctx = {
   record: { subject: 'Printer on fire', priority: 3, customer: { id: 42, tags: ['vip', 'eu'] }, empty: null },

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ModelConfig } from '../config/load.js';
+import type { ConfigCheck, ModelConfig } from '../config/load.js';
 import type { ModelAdapter } from './adapter.js';
+import { parseBaselineModel } from './baseline.js';
 import { BaselineModelAdapter } from './baseline-adapter.js';
 import { HttpModelAdapter } from './http.js';
 import { ModuleModelAdapter } from './module.js';
@@ -34,3 +35,17 @@ export function modelFingerprint(config: ModelConfig): string {
   }
   return h.digest('hex');
 }
+
+/** config check and serve: every baseline model file is a model `airlock train` wrote (the loader checks it exists). */
+export const checkModelFiles: ConfigCheck = (config) => {
+  const problems: { at: (string | number)[]; message: string }[] = [];
+  for (const p of Object.values(config.pipelines)) {
+    if (p.model.type !== 'baseline') continue;
+    try {
+      parseBaselineModel(JSON.parse(readFileSync(p.model.path, 'utf8')));
+    } catch (err) {
+      problems.push({ at: ['pipelines', p.name, 'model', 'path'], message: `not a baseline model: ${(err as Error).message}` });
+    }
+  }
+  return problems;
+};

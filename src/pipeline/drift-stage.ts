@@ -25,6 +25,7 @@ import {
   windowStartOf,
 } from '../drift/monitor.js';
 import { buildSpec, type DriftSpec, DriftSummary, type DriftSummaryJson } from '../drift/summary.js';
+import type { Runtime } from '../runtime/context.js';
 import {
   activeReference,
   claimEvaluation,
@@ -40,7 +41,6 @@ import {
   windowsToEvaluate,
   writeWindowPart,
 } from '../store/drift.js';
-import type { Runtime } from './context.js';
 
 /** Records counted per transaction. */
 const BATCH = 500;

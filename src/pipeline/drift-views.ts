@@ -12,8 +12,8 @@ import {
 } from '../drift/monitor.js';
 import { DriftSummary } from '../drift/summary.js';
 import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import { activeReference, episodeRows, latestWindowStart, type WindowPart, windowParts } from '../store/drift.js';
-import type { Runtime } from './context.js';
 import { driftFieldLink, driftOptions, type LoadedReference, loadReference, mergeParts } from './drift-stage.js';
 
 const iso = (t: number) => new Date(t).toISOString();

@@ -3,11 +3,11 @@ import type { GatePolicy, PipelineConfig } from '../config/load.js';
 import { evolveContract } from '../contract/evolve.js';
 import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
 import { newCase } from '../review/cases.js';
+import type { Runtime } from '../runtime/context.js';
 import type { NewReviewCase } from '../store/cases.js';
 import { contractVersions, insertActiveContractVersion, insertHalt, recordSighting } from '../store/contracts.js';
 import type { NewEvent } from '../store/events.js';
 import type { RecordStatus, Tables } from '../store/tables.js';
-import type { Runtime } from './context.js';
 
 /** The contract in force for a pipeline: compiled, with its version number. */
 export interface ActiveContract {

@@ -4,11 +4,11 @@ import { evolveContract } from '../contract/evolve.js';
 import { canonicalJson, compileContract } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { newCase } from '../review/cases.js';
+import type { Runtime } from '../runtime/context.js';
 import { insertCases, resolveCase } from '../store/cases.js';
 import { contractVersions, haltsOf, insertActiveContractVersion, openHalt, resolveHalt } from '../store/contracts.js';
 import { appendEvents } from '../store/events.js';
 import type { HaltRow, RecordRow, Tables } from '../store/tables.js';
-import type { Runtime } from './context.js';
 import { activeContract, alertHalt, gateRecords } from './gate.js';
 
 export interface HaltView {

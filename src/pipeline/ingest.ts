@@ -3,11 +3,11 @@ import type { Kysely } from 'kysely';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../config/load.js';
 import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import { insertCases, type NewReviewCase } from '../store/cases.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { findRecords, insertRecords } from '../store/records.js';
 import type { NewRecordRow, RecordStatus, Tables } from '../store/tables.js';
-import type { Runtime } from './context.js';
 import { alertHalt, type GateResult, type GateVerdict, gateRecords, violationView } from './gate.js';
 
 export const MAX_ID_LENGTH = 256;

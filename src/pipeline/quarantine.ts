@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson, type Violation } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
 import { openHalt } from '../store/contracts.js';
 import { appendEvents, eventsOf } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 import type { RecordRow, Tables } from '../store/tables.js';
-import type { Runtime } from './context.js';
 import { activeContract, policyFor, violationView } from './gate.js';
 
 export interface QuarantinedRecord {

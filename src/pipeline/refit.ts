@@ -12,11 +12,11 @@ import {
 import type { ThresholdMethod } from '../calibration/threshold.js';
 import type { AirlockConfig, PipelineConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import type { Store } from '../store/db.js';
 import { labelsOf, misclassifications, refitsOf } from '../store/labels.js';
 import { activeRoutingVersion, insertEvidence, insertRoutingVersion } from '../store/routing.js';
 import type { LabelRow } from '../store/tables.js';
-import type { Runtime } from './context.js';
 import { evidenceHashes, storedThreshold } from './routing-versions.js';
 
 const DAY = 86_400_000;

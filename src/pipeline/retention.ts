@@ -1,8 +1,8 @@
 import type { PipelineConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import { appendEvents } from '../store/events.js';
 import type { RecordStatus } from '../store/tables.js';
-import type { Runtime } from './context.js';
 
 /**
  * Retention of record content (`retention:` per pipeline). A purge blanks the content of records that are finished

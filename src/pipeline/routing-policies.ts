@@ -1,7 +1,7 @@
 import { type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
 import type { PipelineConfig } from '../config/load.js';
+import type { Runtime } from '../runtime/context.js';
 import { activeRoutingVersion } from '../store/routing.js';
-import type { Runtime } from './context.js';
 import type { RoutingPolicy } from './router.js';
 
 const REFRESH_MS = 5000;

@@ -1,10 +1,10 @@
 import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import { casesOfRecord } from '../store/cases.js';
 import { deliveriesOf } from '../store/deliveries.js';
 import { eventsOf } from '../store/events.js';
 import { findRecordsById, getRecord } from '../store/records.js';
 import type { RecordRow, ReviewCaseRow } from '../store/tables.js';
-import type { Runtime } from './context.js';
 import { redactedValues, redactionFor, redactPaths, scrubValues } from './redaction.js';
 import { purgeNote } from './retention.js';
 

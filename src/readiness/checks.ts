@@ -12,10 +12,10 @@
  * ones in force now; otherwise its check is `stale`, with the command that makes it again.
  */
 import type { AlertSinkConfig, PipelineConfig, TeamConfig } from '../config/load.js';
-import type { QueueCase } from '../review/metrics.js';
-import { queueMetrics } from '../review/metrics.js';
+import { READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from '../config/readiness-ids.js';
+import type { QueueCase } from '../review/queue-stats.js';
+import { queueMetrics } from '../review/queue-stats.js';
 import { checkRunbook, humanDuration, runbookCaseTypes } from '../review/runbook.js';
-import { READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from './ids.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'manual' | 'stale';
 
@@ -565,7 +565,7 @@ const slaCheck: CheckFn = (facts) => {
     };
   }
   // SLA attainment: resolved cases whose resolution met the (pause-adjusted) deadline / resolved cases with an SLA
-  // (src/review/metrics.ts queueMetrics); breached: open cases past their deadline now.
+  // (src/review/queue-stats.ts queueMetrics); breached: open cases past their deadline now.
   const m = queueMetrics(facts.cases, [], { from: start, now: facts.now });
   const met = m.by_type.reduce((a, t) => a + t.sla_attainment.met, 0);
   const n = m.by_type.reduce((a, t) => a + t.sla_attainment.n, 0);

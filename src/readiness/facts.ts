@@ -8,7 +8,7 @@ import type { Calibrator } from '../calibration/calibrators.js';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
-import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf } from '../review/metrics.js';
+import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf } from '../review/queue-stats.js';
 import { activeContractVersion } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { routingVersions } from '../store/routing.js';

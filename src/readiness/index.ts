@@ -9,9 +9,9 @@ import { insertEvidence } from '../store/routing.js';
 import { evaluateReadiness, type ReadinessReport } from './checks.js';
 import { gatherReadinessFacts } from './facts.js';
 
+export { READINESS_CHECK_IDS, READINESS_SECTIONS } from '../config/readiness-ids.js';
 export type { CheckStatus, ReadinessCheck, ReadinessReport, ReadinessSectionReport } from './checks.js';
 export { evaluateReadiness } from './checks.js';
-export { READINESS_CHECK_IDS, READINESS_SECTIONS } from './ids.js';
 export { readinessHtml, readinessText } from './render.js';
 
 /** The readiness report of one pipeline as of `now`. */

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
+import type { AccountRole } from '../accounts/accounts.js';
 import type { AirlockConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
+import type { Runtime } from '../runtime/context.js';
 import { getCase } from '../store/cases.js';
 import { appendEvents } from '../store/events.js';
 import { NO_DEADLINE } from '../store/migrations.js';
 import type { ReviewCaseRow } from '../store/tables.js';
-import type { AccountRole } from './accounts.js';
 
 /** A claim on a case lasts this long unless the reviewer's page sends a heartbeat (which extends it). */
 export const DEFAULT_LEASE_MS = 5 * 60_000;

@@ -1,7 +1,7 @@
-import type { Runtime } from '../pipeline/context.js';
+import type { Runtime } from '../runtime/context.js';
 import { appendEvents } from '../store/events.js';
 import type { ReviewCaseRow } from '../store/tables.js';
-import { caseTypeOf } from './actions.js';
+import { caseTypeOf } from './cases.js';
 import { type BreachKind, nextEscalationAt, planBreaches, planEscalation, type ResolvedTarget, slaDeadlines } from './escalation.js';
 import { shortenLeasesFromTheFuture } from './queue.js';
 

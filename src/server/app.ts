@@ -3,14 +3,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import { type AirlockConfig, DEFAULT_INGEST_LIMITS } from '../config/load.js';
 import { AirlockError, describeJsonError, findInvalidUtf8 } from '../errors.js';
-import type { Clock } from '../pipeline/context.js';
+import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';
 import { nestingBeyond, OverLimitLine, UnparseableLine } from '../pipeline/ingest.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
 import { redactionFor, redactPaths } from '../pipeline/redaction.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
-import { type Airlock, createAirlock } from '../pipeline/runtime.js';
 import { getRecordView, getRecordViewById } from '../pipeline/view.js';
+import type { Clock } from '../runtime/context.js';
 import type { Store } from '../store/db.js';
 import { countRecordsByStatus } from '../store/records.js';
 import { actorOf, registerAuth } from './auth.js';

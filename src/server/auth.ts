@@ -1,8 +1,5 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../config/load.js';
-import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
 import {
   type AccountRole,
   addUser,
@@ -23,7 +20,10 @@ import {
   tokenGrant,
   tokenUser,
   type User,
-} from '../review/accounts.js';
+} from '../accounts/accounts.js';
+import type { Role } from '../config/load.js';
+import { AirlockError } from '../errors.js';
+import type { Runtime } from '../runtime/context.js';
 import { CONSOLE_ROUTES } from './console.js';
 
 /** Who is making a request: a signed-in person, a machine's token, or everyone (auth off, loopback only). */

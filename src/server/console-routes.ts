@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { REVIEW_ACTIONS } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
-import { caseTypeOf } from '../review/actions.js';
 import { authorityMatrix, mayAct } from '../review/authority.js';
+import { caseTypeOf } from '../review/cases.js';
+import type { Runtime } from '../runtime/context.js';
 import { getCase } from '../store/cases.js';
 import type { Principal } from './auth.js';
 

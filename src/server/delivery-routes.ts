@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
 import { redactedValues, redactionFor, scrubValues } from '../pipeline/redaction.js';
+import type { Runtime } from '../runtime/context.js';
 import { getRecord } from '../store/records.js';
 import { actorOf } from './auth.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
 import { driftOverview, fieldSeries } from '../pipeline/drift-views.js';
+import type { Runtime } from '../runtime/context.js';
 
 /** Drift of a pipeline: the latest window against the reference, and one field's series for the console's charts. */
 export function registerDriftRoutes(app: FastifyInstance, rt: Runtime): void {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
 import { readinessReport } from '../readiness/index.js';
+import type { Runtime } from '../runtime/context.js';
 
 /** The production-readiness report of a pipeline: the same JSON as `airlock readiness --json`. */
 export function registerReadinessRoutes(app: FastifyInstance, rt: Runtime): void {

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
+import { actionsFor, actOnCase } from '../pipeline/decisions.js';
 import { redactionFor, visibleMatch } from '../pipeline/redaction.js';
 import { caseView, getRecordView } from '../pipeline/view.js';
-import { actionsFor, actOnCase } from '../review/actions.js';
-import { type QueueAction, type QueueCase, queueCaseOf, queueMetrics } from '../review/metrics.js';
 import { claimNextCase, heartbeat, holderOf, type Reviewer, releaseClaim, teamsOf } from '../review/queue.js';
+import { type QueueAction, type QueueCase, queueCaseOf, queueMetrics } from '../review/queue-stats.js';
+import type { Runtime } from '../runtime/context.js';
 import { getCase, listCases } from '../store/cases.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { actorOf, type Principal } from './auth.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseDuration } from '../config/units.js';
 import { AirlockError } from '../errors.js';
-import type { Runtime } from '../pipeline/context.js';
 import { accuracyWindows, refitSchedule, runRefit } from '../pipeline/refit.js';
+import type { Runtime } from '../runtime/context.js';
 import { misclassifications } from '../store/labels.js';
 import { actorOf } from './auth.js';
 

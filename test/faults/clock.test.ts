@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Pacer } from '../../src/delivery/pacer.js';
-import type { Clock } from '../../src/pipeline/context.js';
-import { type Airlock, createAirlock, createLogger } from '../../src/pipeline/runtime.js';
+import { type Airlock, createAirlock } from '../../src/pipeline/airlock.js';
 import { newCase } from '../../src/review/cases.js';
 import { claimNextCase, heartbeat } from '../../src/review/queue.js';
 import { SlaStage } from '../../src/review/sla-stage.js';
+import type { Clock } from '../../src/runtime/context.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { insertCases } from '../../src/store/cases.js';
 import { openStore } from '../../src/store/db.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';

@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { parseRate } from '../../src/config/units.js';
 import { idempotencyKey } from '../../src/delivery/outbox.js';
 import { startVendorSimulator } from '../../src/delivery/simulator.js';
-import { createLogger } from '../../src/pipeline/runtime.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { createServer } from '../../src/server/app.js';
 import { type Backend, backends, createTestDatabase } from '../support/databases.js';
 import { waitFor } from '../support/servers.js';

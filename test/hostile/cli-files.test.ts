@@ -14,7 +14,7 @@ import { readRecords } from '../../src/cli/read-records.js';
 import { readSample, sniffSample } from '../../src/cli/read-sample.js';
 import { parseConfig } from '../../src/config/load.js';
 import { AirlockError, ConfigError } from '../../src/errors.js';
-import { createLogger } from '../../src/pipeline/runtime.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../../src/server/app.js';
 import { runAirlock } from '../support/cli.js';
 

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { AirlockError } from '../../src/errors.js';
 import { nestingBeyond, OverLimitLine, overLimit, UnparseableLine } from '../../src/pipeline/ingest.js';
-import { createLogger } from '../../src/pipeline/runtime.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { type AirlockServer, createServer, parseJsonBody, parseNdjsonBody } from '../../src/server/app.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import type { Json } from '../support/json.js';

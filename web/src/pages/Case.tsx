@@ -14,7 +14,7 @@ interface Authority {
 
 const NEEDS_REASON: ReviewAction[] = ['reject', 'request_info', 'escalate'];
 
-/** What approve and reject do on each kind of case (the server's rules, src/review/actions.ts). */
+/** What approve and reject do on each kind of case (the server's rules, src/pipeline/decisions.ts). */
 function actionText(type: string, a: ReviewAction): string {
   if (type === 'quarantine')
     return { approve: 'Release', reject: 'Discard', relabel: 'Release', request_info: 'Request info', escalate: 'Escalate' }[a];

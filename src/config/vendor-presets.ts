@@ -1,5 +1,5 @@
-import { parseRate, type Rate } from '../config/units.js';
-import type { ClassificationPolicy } from './classify.js';
+import type { ClassificationPolicy } from './load.js';
+import { parseRate, type Rate } from './units.js';
 
 export const VENDORS = ['zendesk', 'hubspot', 'stripe', 'slack', 'github'] as const;
 export type Vendor = (typeof VENDORS)[number];

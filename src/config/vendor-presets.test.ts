@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the YAML holds ${ENV} references on purpose (the config expands them)
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import { parseConfig } from './load.js';
 
 function destination(yaml: string, env: Record<string, string> = {}) {
   const text = `

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertCenter } from '../alerts/alerts.js';
 import type { AirlockConfig } from '../config/load.js';
 import type { Store } from '../store/db.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from './prometheus.js';
 
 /** A clock that tests can control. */
 export interface Clock {

@@ -1,12 +1,13 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AlertCenter } from '../alerts/alerts.js';
 import type { AirlockConfig } from '../config/load.js';
+import { type Clock, type Runtime, systemClock } from '../runtime/context.js';
+import { createLogger } from '../runtime/logger.js';
+import { Metrics } from '../runtime/prometheus.js';
 import { openStore, type Store } from '../store/db.js';
-import { type Clock, type Runtime, systemClock } from './context.js';
 import { registerConfigContract } from './gate.js';
 import { Ingestor } from './ingest.js';
-import { Metrics } from './metrics.js';
-import { WorkerPool } from './worker.js';
+import { WorkerPool } from './pool.js';
 
 export interface CreateRuntimeOptions {
   clock?: Clock;
@@ -15,27 +16,6 @@ export interface CreateRuntimeOptions {
   store?: Store;
   /** Run migrations on open (default true). */
   migrate?: boolean;
-}
-
-/** Redacted paths: record payloads and secrets never reach the logs. */
-export const LOG_REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'body',
-  'record',
-  '*.body',
-  '*.record',
-  'headers.authorization',
-  'req.headers["x-csrf-token"]',
-  'req.headers["x-api-key"]',
-  'password',
-  'token',
-  '*.password',
-  '*.token',
-];
-
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, destination as pino.DestinationStream | undefined);
 }
 
 /** An opened Airlock: the database, the ingest path and the workers of every pipeline in the config. */

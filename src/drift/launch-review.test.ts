@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ReviewReport, recommendActions, reviewReportHtml, reviewReportMarkdown } from './review-report.js';
+import { type ReviewReport, recommendActions, reviewReportHtml, reviewReportMarkdown } from './launch-review.js';
 
 const totals = {
   records: 1000,

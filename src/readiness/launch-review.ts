@@ -1,14 +1,14 @@
-/** Gathers the post-launch monitoring review of a pipeline from the database (rendering: src/drift/review-report.ts). */
+/** Gathers the post-launch monitoring review of a pipeline from the database (rendering: src/drift/launch-review.ts). */
 import { sql } from 'kysely';
+import { type DayOutputs, type FieldOverTime, type ReviewReport, recommendActions } from '../drift/launch-review.js';
 import { emptyOutputs, mergeOutputs, type OutputCounts } from '../drift/monitor.js';
-import { type DayOutputs, type FieldOverTime, type ReviewReport, recommendActions } from '../drift/review-report.js';
 import { AirlockError } from '../errors.js';
-import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf, queueMetrics } from '../review/metrics.js';
+import { loadReference } from '../pipeline/drift-stage.js';
+import { outputView, referenceView, type VerdictCounts, verdictsByWindow, windowReports } from '../pipeline/drift-views.js';
+import { routingHistory } from '../pipeline/routing-versions.js';
+import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf, queueMetrics } from '../review/queue-stats.js';
+import type { Runtime } from '../runtime/context.js';
 import { activeReference, episodeRows } from '../store/drift.js';
-import type { Runtime } from './context.js';
-import { loadReference } from './drift-stage.js';
-import { outputView, referenceView, type VerdictCounts, verdictsByWindow, windowReports } from './drift-views.js';
-import { routingHistory } from './routing-versions.js';
 
 const DAY = 86_400_000;
 const iso = (t: number) => new Date(t).toISOString();

@@ -2,8 +2,9 @@
  * A pipeline's `readiness:` block: which checks block the gate, and the bounds the checks hold evidence to.
  * The config loader validates it with `readinessConfigSchema` and resolves it with `resolveReadinessConfig`.
  */
-import { DURATION_PATTERN, parseDuration } from '../config/units.js';
-import { MANUAL_CHECK_IDS, READINESS_CHECK_IDS, type ReadinessCheckId } from './ids.js';
+
+import { MANUAL_CHECK_IDS, READINESS_CHECK_IDS, type ReadinessCheckId } from './readiness-ids.js';
+import { DURATION_PATTERN, parseDuration } from './units.js';
 
 export interface ReadinessConfig {
   /** Checks whose failure (fail or stale) makes `airlock readiness` exit non-zero whatever the score. */

@@ -1,6 +1,6 @@
 /**
  * The 30-day post-launch monitoring review (pure): its data, the recommended actions each backed by a figure, and
- * its Markdown and HTML renderings. src/pipeline/review-report.ts gathers the data from the database.
+ * its Markdown and HTML renderings. src/readiness/launch-review.ts gathers the data from the database.
  */
 import { escapeHtml } from './html.js';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DeliveryStage } from '../delivery/worker.js';
+import { DeliveryStage } from '../delivery/stage.js';
 import { createModelAdapter, type ModelAdapter } from '../models/index.js';
 import { SlaStage } from '../review/sla-stage.js';
-import type { Runtime } from './context.js';
+import type { Runtime } from '../runtime/context.js';
 import { DriftStage } from './drift-stage.js';
 import { RefitStage } from './refit.js';
 import { RetentionStage } from './retention.js';
