@@ -38,7 +38,7 @@ const HTTP_STATUS: Record<AirlockErrorCode, number> = {
   INTERNAL: 500,
 };
 
-/** CLI exit codes (DESIGN.md): 1 a check found problems, 2 usage or config error. */
+/** CLI exit codes (docs/design.md): 1 a check found problems, 2 usage or config error. */
 const EXIT_CODE: Partial<Record<AirlockErrorCode, number>> = {
   CONFIG_INVALID: 2,
   USAGE: 2,

@@ -11,7 +11,7 @@ import { type Backend, backends, createTestDatabase } from './support/databases.
 import { ensureBuilt } from './support/serve.js';
 import { startModelServer, startReceiver, waitFor } from './support/servers.js';
 
-/** `airlock deliveries` works on the database directly, with or without a server (DESIGN.md: CLI and server share it). */
+/** `airlock deliveries` works on the database directly, with or without a server (docs/design.md: CLI and server share it). */
 async function scenario(backend: Backend) {
   ensureBuilt();
   const database = await createTestDatabase(backend);

@@ -6,7 +6,7 @@ import { createAirlock } from '../pipeline/airlock.js';
 import type { Runtime } from '../runtime/context.js';
 import { createLogger } from '../runtime/logger.js';
 
-/** Opens the config's database (no workers, no server) for an admin action (DESIGN.md: CLI and server share the database). */
+/** Opens the config's database (no workers, no server) for an admin action (docs/design.md: CLI and server share the database). */
 export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig((cmd.optsWithGlobals() as { config?: string }).config);
   const airlock = await createAirlock(config, { logger: createLogger(config.logging.level, process.stderr) });

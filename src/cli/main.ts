@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version exit 0; a usage mistake exits 2 (DESIGN.md).
+      // --help and --version exit 0; a usage mistake exits 2 (docs/design.md).
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }

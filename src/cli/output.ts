@@ -8,7 +8,7 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * Runs a command's action and turns errors into one clear message and DESIGN.md's exit codes:
+ * Runs a command's action and turns errors into one clear message and docs/design.md's exit codes:
  * 2 for usage and config errors, 1 for problems found; no stack trace for a user's mistake.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: an action may return nothing

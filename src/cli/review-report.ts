@@ -44,7 +44,7 @@ export function registerReviewReportCommand(program: Command): void {
         if (!opts.pipeline) throw new AirlockError('USAGE', '--pipeline is required');
         const report = await withRuntime(cmd, async (rt) => {
           const r = await gatherReviewReport(rt, opts.pipeline, opts.days);
-          // Stored as evidence, so readiness can see the 30-day review was done (DESIGN.md: evidence with its hashes).
+          // Stored as evidence, so readiness can see the 30-day review was done (docs/design.md: evidence with its hashes).
           const pipeline = rt.config.pipelines[opts.pipeline];
           if (pipeline) {
             await insertEvidence(rt.store.db, {

@@ -348,7 +348,7 @@ export interface LoadConfigOptions {
 /** A check run on the resolved config; `at` is the path of the setting in the file. */
 export type ConfigCheck = (config: AirlockConfig) => { at: (string | number)[]; message: string }[];
 
-/** Finds the config file as DESIGN.md says: --config, else AIRLOCK_CONFIG, else ./airlock.yaml. */
+/** Finds the config file as docs/design.md says: --config, else AIRLOCK_CONFIG, else ./airlock.yaml. */
 export function resolveConfigPath(explicit?: string, env: Record<string, string | undefined> = process.env): string {
   const chosen = explicit ?? env.AIRLOCK_CONFIG ?? 'airlock.yaml';
   return path.resolve(chosen);

@@ -208,7 +208,7 @@ async function replayOne(rt: Runtime, id: number, opts: { by: string | null; not
       .where('seq', '=', id)
       .where('status', '=', 'dead_lettered')
       .execute();
-    // DESIGN.md's record states: a replayed record waits on the system again (decided) until it is delivered.
+    // docs/design.md's record states: a replayed record waits on the system again (decided) until it is delivered.
     if (record?.status === 'dead_lettered') {
       await trx
         .updateTable('records')

@@ -15,7 +15,7 @@ import type { RoutingVersionRow } from '../store/tables.js';
 export const calibratorHash = (c: Calibrator | null): string | null =>
   c ? createHash('sha256').update(canonicalJson(c)).digest('hex') : null;
 
-/** The hashes evidence is stamped with (DESIGN.md): config, contract, model and calibrator. */
+/** The hashes evidence is stamped with (docs/design.md): config, contract, model and calibrator. */
 export function evidenceHashes(config: AirlockConfig, pipeline: PipelineConfig, calibrator: Calibrator | null) {
   return {
     config: config.hash,

@@ -8,7 +8,7 @@
  * - a section's score is the sum of its checks' points, and the final score is the minimum over the sections (§V:
  *   "the final ML Test Score is computed by taking the minimum of the scores aggregated for each of the sections").
  *
- * Evidence counts only when the hashes it was stamped with (DESIGN.md: config, contract, model, calibrator) match the
+ * Evidence counts only when the hashes it was stamped with (docs/design.md: config, contract, model, calibrator) match the
  * ones in force now; otherwise its check is `stale`, with the command that makes it again.
  */
 import type { AlertSinkConfig, PipelineConfig, TeamConfig } from '../config/load.js';

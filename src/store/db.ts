@@ -135,6 +135,6 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       },
     };
   }
-  // A wrong --database / AIRLOCK_DATABASE is a usage error: exit 2 (DESIGN.md).
+  // A wrong --database / AIRLOCK_DATABASE is a usage error: exit 2 (docs/design.md).
   throw new AirlockError('USAGE', `unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
 }

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-/** Record states (DESIGN.md, shared vocabulary). */
+/** Record states (docs/design.md, shared vocabulary). */
 export const RECORD_STATES = [
   'received',
   'scoring',
