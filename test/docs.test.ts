@@ -102,7 +102,7 @@ describe('docs/reference', () => {
   it('names every setting, operation, command and metric it documents in the words of the sources', async () => {
     // A sample across the four sources, so that a renderer that drops a kind of entry fails here.
     const page = (name: string) => readFileSync(path.join(repoRoot, 'docs', 'reference', name), 'utf8');
-    expect(page('config.md')).toMatch(/\| `max_records` \| integer, ≥ 1 \| `10000` \|/);
+    expect(page('config.md')).toMatch(/\| `limits\.max_records` \| integer, ≥ 1 \| `10000` \|/);
     expect(page('config.md')).toMatch(/### `pipelines\.<pipeline>\.model` when `type: openai`/);
     expect(page('http-api.md')).toMatch(/### `POST \/v1\/pipelines\/\{pipeline\}\/records`/);
     expect(page('cli.md')).toMatch(/## `airlock contract accept`[\s\S]*?`--note <text>`/);
