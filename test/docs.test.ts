@@ -136,6 +136,32 @@ describe('links in the Markdown of the repository', () => {
   });
 });
 
+describe('the guides', () => {
+  it('name only options that their command has (as the CLI reference, made from the program, lists them)', () => {
+    const cli = readFileSync(path.join(repoRoot, 'docs', 'reference', 'cli.md'), 'utf8');
+    const sections = new Map<string, string>();
+    for (const part of cli.split(/^## /m).slice(1)) {
+      const name = /^`([^`]+)`/.exec(part)?.[1];
+      if (name) sections.set(name, part);
+    }
+    const docs = repositoryFiles().filter((f) => f.endsWith('.md') && !f.startsWith(path.join('docs', 'reference')));
+    const unknown: string[] = [];
+    for (const file of docs) {
+      for (const m of readFileSync(path.join(repoRoot, file), 'utf8').matchAll(/airlock ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?([^`|#\n]*)/g)) {
+        const sub = `airlock ${m[1]} ${m[2] ?? ''}`.trim();
+        const command = sections.has(sub) ? sub : `airlock ${m[1]}`;
+        const section = sections.get(command);
+        if (!section) continue; // prose: "Airlock is …"
+        for (const flag of m[3].matchAll(/(?<![\w-])(--[a-z][a-z-]*)/g)) {
+          if (['--help', '--version', '--config'].includes(flag[1])) continue;
+          if (!new RegExp(`\`(?:-\\w, )?${flag[1]}[ \`]`).test(section)) unknown.push(`${file}: ${command} ${flag[1]}`);
+        }
+      }
+    }
+    expect(unknown, 'these options are not in docs/reference/cli.md').toEqual([]);
+  });
+});
+
 describe('no file of the repository points outside it', () => {
   // This file names what it looks for; every other file is searched.
   const files = repositoryFiles().filter((f) => f !== path.join('test', 'docs.test.ts'));
