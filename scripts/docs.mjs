@@ -59,21 +59,45 @@ function flow(value) {
 
 // ---------------------------------------------------------------------------------------------------- config.md
 
-/** The JSON Schema node a `$ref` points to (only references inside the document). */
+/** The nodes of a schema that carry an `$id`, by id (references by id, as TypeBox writes them). */
+const idIndex = new WeakMap();
+function byId(rootSchema) {
+  let index = idIndex.get(rootSchema);
+  if (index) return index;
+  index = new Map();
+  const visit = (node) => {
+    if (node === null || typeof node !== 'object') return;
+    if (typeof node.$id === 'string') index.set(node.$id, node);
+    for (const v of Object.values(node)) visit(v);
+  };
+  visit(rootSchema);
+  idIndex.set(rootSchema, index);
+  return index;
+}
+
+/** The JSON Schema node a `$ref` points to: a JSON Pointer inside the document, or the `$id` of one of its nodes. */
 function deref(schema, rootSchema) {
   let node = schema;
   for (let i = 0; node && typeof node.$ref === 'string' && i < 32; i++) {
-    if (!node.$ref.startsWith('#')) return node;
-    const target = node.$ref
-      .slice(1)
-      .split('/')
-      .filter(Boolean)
-      .reduce((n, seg) => n?.[decodeURIComponent(seg.replace(/~1/g, '/').replace(/~0/g, '~'))], rootSchema);
+    const target = node.$ref.startsWith('#')
+      ? node.$ref
+          .slice(1)
+          .split('/')
+          .filter(Boolean)
+          .reduce((n, seg) => n?.[decodeURIComponent(seg.replace(/~1/g, '/').replace(/~0/g, '~'))], rootSchema)
+      : byId(rootSchema).get(node.$ref);
     if (!target) return node;
     const { $ref: _ref, ...rest } = node;
     node = { ...target, ...rest };
   }
   return node;
+}
+
+/** The schema of a map's values: `additionalProperties`, or the one pattern of `patternProperties` (a TypeBox Record). */
+function mapValues(node) {
+  if (isObject(node.additionalProperties)) return node.additionalProperties;
+  const patterns = Object.values(node.patternProperties ?? {});
+  return patterns.length === 1 && isObject(patterns[0]) ? patterns[0] : undefined;
 }
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -114,8 +138,12 @@ function normalize(schema, rootSchema) {
     );
     if (keys.length > 0) {
       const k = keys[0];
+      const values = alternatives.map((a) => deref(a.properties[k], rootSchema).const);
       for (const a of alternatives) variants.push({ when: `${k}: ${flow(deref(a.properties[k], rootSchema).const)}`, schema: a });
-      return { node: { ...merged, type: merged.type ?? 'object' }, variants, alternatives: [] };
+      // The key that tells the variants apart is a setting of the node itself: one of their values.
+      const properties = { ...(merged.properties ?? {}), [k]: { enum: values } };
+      const required = [...new Set([...(merged.required ?? []), k])];
+      return { node: { ...merged, type: merged.type ?? 'object', properties, required }, variants, alternatives: [] };
     }
   }
   return { node: merged, variants, alternatives };
@@ -136,7 +164,7 @@ function hasChildren(schema, rootSchema) {
   const { node, variants, alternatives } = normalize(schema, rootSchema);
   if (variants.length > 0) return true;
   if (isObject(node.properties) && Object.keys(node.properties).length > 0) return true;
-  if (isObject(node.additionalProperties) && hasChildren(node.additionalProperties, rootSchema)) return true;
+  if (mapValues(node) && hasChildren(mapValues(node), rootSchema)) return true;
   if (isObject(node.items) && hasChildren(node.items, rootSchema)) return true;
   return alternatives.some((a) => isObject(a.properties));
 }
@@ -161,8 +189,8 @@ function typeOf(schema, rootSchema) {
   let text;
   if (named) text = named;
   else if (types.includes('array') && node.items && types.length === 1) text = `list of ${typeOf(node.items, rootSchema)}`;
-  else if (types.includes('object') && isObject(node.additionalProperties) && !node.properties && types.length === 1)
-    text = `map of name → ${typeOf(node.additionalProperties, rootSchema)}`;
+  else if (types.includes('object') && mapValues(node) && !node.properties && types.length === 1)
+    text = `map of name → ${typeOf(mapValues(node), rootSchema)}`;
   else if (expected && types.every((t) => t === 'string' || t === 'object' || t === 'array')) text = prose(expected);
   else text = types.length > 0 ? types.join(' or ') : prose(expected ?? 'any');
   if (node.format && !named && !/date|url|uri/i.test(text)) text += ` (${node.format})`;
@@ -202,8 +230,8 @@ function settingsOf(schema, rootSchema, at, options = {}) {
     } else rows.push(row);
   };
   for (const [key, child] of Object.entries(node.properties ?? {})) visit(key, child, options.variant, required.has(key));
-  if (isObject(node.additionalProperties) && hasChildren(node.additionalProperties, rootSchema))
-    rows.push(...settingsOf(node.additionalProperties, rootSchema, [...at, keyName(at.at(-1) ?? '')], options));
+  if (mapValues(node) && hasChildren(mapValues(node), rootSchema))
+    rows.push(...settingsOf(mapValues(node), rootSchema, [...at, keyName(at.at(-1) ?? '')], options));
   if (isObject(node.items) && hasChildren(node.items, rootSchema)) {
     const listPath = [...at.slice(0, -1), `${at.at(-1)}[]`];
     rows.push(...settingsOf(node.items, rootSchema, listPath, options));
@@ -377,7 +405,7 @@ function whoMayCall(op, doc) {
   const scope = op['x-airlock-scope'];
   const parts = [];
   if (Array.isArray(roles)) parts.push(`roles ${roles.map(code).join(', ')}`);
-  else if (doc.security) parts.push('every signed-in role');
+  else if (doc.security || op.security) parts.push('signed in');
   if (scope) parts.push(`a token needs the ${code(scope)} scope`);
   return parts.join('; ') || 'signed in';
 }
