@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: runs the quickstart pipeline end to end on the embedded SQLite database.
+// `npm run quickstart`: runs the quickstart pipeline end to end on the embedded SQLite database.
 // 1. starts a local helpdesk (a webhook receiver that applies each idempotency key once),
 // 2. starts `airlock serve` with examples/quickstart/airlock.yaml,
 // 3. sends examples/quickstart/tickets.jsonl with `airlock ingest`,
