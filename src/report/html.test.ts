@@ -33,5 +33,6 @@ describe('the report shell', () => {
     expect(htmlKeyValues([[evil, '<i>1</i>']])).toContain(`<th>${escaped}</th><td><i>1</i></td>`);
     expect(htmlList([])).toBe('');
     expect(htmlList(['a', 'b'], { class: 'bad' })).toBe('<ul class="bad"><li>a</li><li>b</li></ul>');
+    expect(htmlList(['first'], { ordered: true })).toBe('<ol><li>first</li></ol>');
   });
 });

@@ -83,10 +83,11 @@ export function htmlFigure(image: string, caption: string): string {
   return `<figure>${image}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
 
-/** A bulleted list of HTML items; nothing when there are none. */
-export function htmlList(items: readonly string[], options: { class?: string } = {}): string {
+/** A list of HTML items, bulleted or (`ordered`) numbered; nothing when there are none. */
+export function htmlList(items: readonly string[], options: { class?: string; ordered?: boolean } = {}): string {
   if (items.length === 0) return '';
-  return `<ul${classAttribute(options.class)}>${items.map((i) => `<li>${i}</li>`).join('')}</ul>`;
+  const tag = options.ordered ? 'ol' : 'ul';
+  return `<${tag}${classAttribute(options.class)}>${items.map((i) => `<li>${i}</li>`).join('')}</${tag}>`;
 }
 
 /** A one-row table of key–value pairs: each key (text) in grey before its value (HTML). */
