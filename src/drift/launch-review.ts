@@ -2,7 +2,7 @@
  * The 30-day post-launch monitoring review (pure): its data, the recommended actions each backed by a figure, and
  * its Markdown and HTML renderings. src/readiness/launch-review.ts gathers the data from the database.
  */
-import { escapeHtml } from './html.js';
+import { escapeHtml, htmlPage, htmlTable } from '../report/html.js';
 
 export interface DayDrift {
   date: string;
@@ -261,9 +261,10 @@ export function reviewReportHtml(r: ReviewReport): string {
     if (!table) return;
     const [head, , ...rows] = table;
     body.push(
-      `<table><thead><tr>${head.map((h) => `<th>${inline(h)}</th>`).join('')}</tr></thead><tbody>${rows
-        .map((row) => `<tr>${row.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`)
-        .join('')}</tbody></table>`,
+      htmlTable(
+        head,
+        rows.map((row) => row.map(inline)),
+      ),
     );
     table = null;
   };
@@ -295,12 +296,5 @@ export function reviewReportHtml(r: ReviewReport): string {
   }
   flushTable();
   if (list) body.push('</ul>');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`${r.pipeline}: ${r.period.days}-day monitoring review`)}</title>
-<style>body{font:14px/1.5 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}</style>
-</head><body>
-${body.join('\n')}
-</body></html>
-`;
+  return htmlPage({ title: `${r.pipeline}: ${r.period.days}-day monitoring review`, body: body.join('\n') });
 }

@@ -1,5 +1,6 @@
 import { type ModelAdapter, ModelCallError, type Prediction } from './adapter.js';
-import { type BaselineModel, parseBaselineModel, predictBaseline } from './baseline.js';
+import { type BaselineModel, parseBaselineModel } from './baseline-model.js';
+import { predictBaseline } from './baseline-predict.js';
 
 export interface BaselineAdapterOptions {
   /**

@@ -1,4 +1,5 @@
 /** The readiness report for people: a terminal page and a self-contained HTML page (pure). */
+import { escapeHtml, htmlPage, htmlTable, numberCell } from '../report/html.js';
 import type { CheckStatus, ReadinessReport } from './checks.js';
 
 const MARK: Record<CheckStatus, string> = { pass: '✓', fail: '✗', stale: '~', manual: '?' };
@@ -45,8 +46,8 @@ export function readinessText(r: ReadinessReport, width = 100): string {
   return out.join('\n');
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+/** How each status is coloured on the page. */
+const STATUS_CLASS: Record<CheckStatus, string> = { pass: 'ok', fail: 'bad', stale: 'warn', manual: 'muted' };
 
 /** One HTML page, no external resources; every text from the report is escaped. */
 export function readinessHtml(r: ReadinessReport): string {
@@ -54,60 +55,30 @@ export function readinessHtml(r: ReadinessReport): string {
   const sections = r.sections
     .map(
       (s) => `<section>
-<h2>${e(s.title)} <span class="score">${e(points(s.score))} / ${s.checks.length}</span></h2>
-<table>
-<thead><tr><th></th><th>check</th><th>evidence</th><th>fix</th><th>points</th></tr></thead>
-<tbody>
-${s.checks
-  .map(
-    (c) => `<tr class="${e(c.status)}">
-<td class="status" title="${e(c.status)}">${e(MARK[c.status])} ${e(c.status)}${c.blocking ? '<br><small>blocking</small>' : ''}</td>
-<td><code>${e(c.id)}</code><br>${e(c.title)}</td>
-<td>${e(c.evidence)}${c.artefact ? `<br><small>${e(c.artefact.kind)} #${c.artefact.id}, ${e(c.artefact.created_at)}</small>` : ''}</td>
-<td>${c.fix ? `<code>${e(c.fix)}</code>` : ''}</td>
-<td class="n">${e(points(c.points))}</td>
-</tr>`,
-  )
-  .join('\n')}
-</tbody>
-</table>
+<h2>${e(s.title)} <span class="muted">${e(points(s.score))} / ${s.checks.length}</span></h2>
+${htmlTable(
+  ['', 'check', 'evidence', 'fix', 'points'],
+  s.checks.map((c) => [
+    {
+      html: `<b title="${e(c.status)}">${e(MARK[c.status])} ${e(c.status)}</b>${c.blocking ? '<br><small>blocking</small>' : ''}`,
+      class: STATUS_CLASS[c.status],
+    },
+    `<code>${e(c.id)}</code><br>${e(c.title)}`,
+    `${e(c.evidence)}${c.artefact ? `<br><small>${e(c.artefact.kind)} #${c.artefact.id}, ${e(c.artefact.created_at)}</small>` : ''}`,
+    c.fix ? `<code>${e(c.fix)}</code>` : '',
+    numberCell(e(points(c.points))),
+  ]),
+)}
 </section>`,
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Production readiness — ${e(r.pipeline)}</title>
-<style>
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1f24; }
-h1 { font-size: 1.5rem; margin-bottom: .2rem; }
-h2 { font-size: 1.1rem; margin-top: 2rem; }
-.score { font-weight: normal; color: #555; }
-.verdict { font-size: 1.2rem; padding: .6rem 1rem; border-radius: 6px; display: inline-block; }
-.verdict.passed { background: #e6f4ea; color: #145a2c; }
-.verdict.failed { background: #fdecea; color: #8a1c13; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; vertical-align: top; padding: .45rem .5rem; border-bottom: 1px solid #e3e5e8; }
-td.n { text-align: right; }
-td.status { white-space: nowrap; font-weight: 600; }
-tr.pass td.status { color: #157f3b; }
-tr.fail td.status { color: #b3261e; }
-tr.stale td.status { color: #9a6700; }
-tr.manual td.status { color: #555; }
-code { font: 12.5px ui-monospace, monospace; background: #f3f4f6; padding: 0 .2rem; border-radius: 3px; word-break: break-word; }
-small { color: #666; }
-</style>
-</head>
-<body>
-<h1>Production readiness of <code>${e(r.pipeline)}</code></h1>
+  return htmlPage({
+    title: `Production readiness — ${r.pipeline}`,
+    body: `<h1>Production readiness of <code>${e(r.pipeline)}</code></h1>
 <p>${e(r.generated_at)}</p>
-<p class="verdict ${r.passed ? 'passed' : 'failed'}">Score ${e(points(r.score))}${r.min_score !== null ? ` (minimum ${e(points(r.min_score))})` : ''} — gate ${r.passed ? 'passed' : 'failed'}</p>
+<p class="verdict ${r.passed ? 'pass' : 'fail'}">Score ${e(points(r.score))}${r.min_score !== null ? ` (minimum ${e(points(r.min_score))})` : ''} — gate ${r.passed ? 'passed' : 'failed'}</p>
 ${r.blocking_failed.length ? `<p>Blocking checks not passing: ${r.blocking_failed.map((id) => `<code>${e(id)}</code>`).join(', ')}</p>` : ''}
 <p><small>Scoring as Google's ML Test Score: a check earns ½ point when done once by hand and 1 when Airlock does it automatically and repeatedly; a section's score is the sum of its checks, the score the lowest section. Evidence counts only when it was made with the config, contract, model and calibrator in force (else <em>stale</em>).</small></p>
-${sections}
-</body>
-</html>
-`;
+${sections}`,
+  });
 }
