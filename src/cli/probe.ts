@@ -12,7 +12,9 @@ import {
 } from '../audit/edge-cases.js';
 import { describeReason, rankByNovelty } from '../audit/novelty.js';
 import { type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
-import { loadConfig, type ModelConfig, type PipelineConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import type { ModelConfig } from '../config/sections/model.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import { createModelAdapter, type ModelAdapter, ModelCallError, modelFingerprint } from '../models/index.js';
 import { type RoutingPolicy, route } from '../pipeline/router.js';
