@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { loadConfig, parseConfig, resolveConfigPath } from './load.js';
+import { workerSettings } from './sections/worker.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quickstartDir = path.join(repoRoot, 'examples/quickstart');
@@ -314,6 +315,16 @@ describe('problems name the path in the file and the line', () => {
         'airlock.yaml:3: pipelines.tickets.model.url: expected an http(s) URL, got "not-a-url" — Where the record is POSTed as JSON; answers {label, confidence} or {probs}.',
       );
     }
+  });
+
+  test('a value of the wrong shape also says what the setting is for, in the words of its doc string', () => {
+    expect(problemsOf(yaml('worker:', '  lease: soon'))).toEqual([
+      {
+        path: 'worker.lease',
+        line: 2,
+        message: `expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "soon" — ${workerSettings.properties.lease.description}`,
+      },
+    ]);
   });
 
   test('without a file, the message still has the line', () => {

@@ -162,7 +162,14 @@ const destinationSettings = Type.Object(
       Object.fromEntries(
         VENDORS.map((vendor) => [
           vendor,
-          { properties: { plan: choice(plansOf(vendor), { [EXPECTED]: `one of ${plansOf(vendor).join(', ')}` }) } },
+          {
+            properties: {
+              plan: choice(plansOf(vendor), {
+                description: `The ${vendor} plan whose documented limits apply.`,
+                [EXPECTED]: `one of ${plansOf(vendor).join(', ')}`,
+              }),
+            },
+          },
         ]),
       ),
     ),
