@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { ConfigError } from '../errors.js';
 import type { LineOf } from './problems.js';
 
-export interface ParsedConfigText {
+interface ParsedConfigText {
   /** The top-level mapping, as plain data. */
   value: Record<string, unknown>;
   lineOf: LineOf;

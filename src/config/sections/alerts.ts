@@ -43,7 +43,7 @@ const alertSink = Type.Unsafe<Static<typeof webhookSink> | Static<typeof logSink
 
 export const alertsSettings = withDefault(Type.Array(alertSink, { description: 'Where alerts go.' }), []);
 
-export type AlertSinkSettings = Static<typeof alertSink>;
+type AlertSinkSettings = Static<typeof alertSink>;
 
 /** One alert sink, resolved. */
 export type AlertSinkConfig =

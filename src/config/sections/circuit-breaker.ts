@@ -52,7 +52,7 @@ export function circuitBreakerSettings(description: string, defaults: BreakerDef
   );
 }
 
-export type BreakerSettings = Static<ReturnType<typeof circuitBreakerSettings>>;
+type BreakerSettings = Static<ReturnType<typeof circuitBreakerSettings>>;
 
 export function resolveBreaker(s: BreakerSettings): BreakerOptions {
   return {

@@ -181,7 +181,7 @@ export const destinationsSettings = withDefault(
   {},
 );
 
-export type DestinationSettings = Static<typeof destinationSettings>;
+type DestinationSettings = Static<typeof destinationSettings>;
 
 export interface RetryPolicy {
   maxAttempts: number;

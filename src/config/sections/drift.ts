@@ -67,7 +67,7 @@ export const driftSettings = Type.Object(
   },
 );
 
-export type DriftSettings = Static<typeof driftSettings>;
+type DriftSettings = Static<typeof driftSettings>;
 
 /** A pipeline's `drift:` block, resolved. */
 export interface DriftConfig {

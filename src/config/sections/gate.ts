@@ -4,7 +4,7 @@ import { VIOLATION_KINDS, type ViolationKind } from '../../contract/gate.js';
 import { parseDuration } from '../units.js';
 import { choice, defaultBlock, duration, EXPECTED, withDefault } from './kinds.js';
 
-export const GATE_POLICIES = ['accept', 'quarantine', 'halt'] as const;
+const GATE_POLICIES = ['accept', 'quarantine', 'halt'] as const;
 export type GatePolicy = (typeof GATE_POLICIES)[number];
 
 /** Halt on a structural change, quarantine the rest (the defaults of `gate.policies`). */
@@ -71,7 +71,7 @@ export const gateSettings = Type.Object(
   },
 );
 
-export type GateSettings = Static<typeof gateSettings>;
+type GateSettings = Static<typeof gateSettings>;
 
 /** `gate:`, resolved. */
 export interface GateConfig {

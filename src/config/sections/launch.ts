@@ -13,7 +13,7 @@ export const launchSettings = Type.Object(
   { additionalProperties: false, description: 'Launch facts: readiness and the runbook check read them.' },
 );
 
-export type LaunchSettings = Static<typeof launchSettings>;
+type LaunchSettings = Static<typeof launchSettings>;
 
 /** `launch:`, resolved. */
 export interface LaunchConfig {

@@ -2,7 +2,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { choice, withDefault } from './kinds.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const loggingSettings = Type.Object(
   {
@@ -11,7 +11,7 @@ export const loggingSettings = Type.Object(
   { additionalProperties: false, description: 'The log: structured (pino), with secrets and record payloads redacted.' },
 );
 
-export type LoggingSettings = Static<typeof loggingSettings>;
+type LoggingSettings = Static<typeof loggingSettings>;
 
 /** `logging:`, resolved. */
 export interface LoggingConfig {

@@ -25,7 +25,7 @@ export const baselineModelSettings = Type.Object(
   { additionalProperties: false },
 );
 
-export type BaselineModelSettings = Static<typeof baselineModelSettings>;
+type BaselineModelSettings = Static<typeof baselineModelSettings>;
 
 /** `type: baseline`, resolved. */
 export interface BaselineModelConfig {

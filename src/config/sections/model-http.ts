@@ -21,7 +21,7 @@ export const httpModelSettings = Type.Object(
   { additionalProperties: false },
 );
 
-export type HttpModelSettings = Static<typeof httpModelSettings>;
+type HttpModelSettings = Static<typeof httpModelSettings>;
 
 /** `type: http`, resolved. */
 export interface HttpModelConfig {

@@ -22,7 +22,7 @@ export const moduleModelSettings = Type.Object(
   { additionalProperties: false },
 );
 
-export type ModuleModelSettings = Static<typeof moduleModelSettings>;
+type ModuleModelSettings = Static<typeof moduleModelSettings>;
 
 /** `type: module`, resolved. */
 export interface ModuleModelConfig {

@@ -81,7 +81,7 @@ export const openAiModelSettings = Type.Object(
   { additionalProperties: false },
 );
 
-export type OpenAiModelSettings = Static<typeof openAiModelSettings>;
+type OpenAiModelSettings = Static<typeof openAiModelSettings>;
 
 /** `type: openai`, resolved: an OpenAI-compatible Chat Completions endpoint asked to pick one of `labels`. */
 export interface OpenAiModelConfig {

@@ -30,7 +30,7 @@ export const modelSettings = Type.Unsafe<
   }),
 });
 
-export type ModelSettings = Static<typeof modelSettings>;
+type ModelSettings = Static<typeof modelSettings>;
 
 /** A pipeline's model, resolved. */
 export type ModelConfig = HttpModelConfig | ModuleModelConfig | OpenAiModelConfig | BaselineModelConfig;

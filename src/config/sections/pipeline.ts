@@ -43,7 +43,7 @@ export const pipelinesSettings = mapOf(pipelineSettings, {
   propertyNames: { pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$', [EXPECTED]: 'a name of letters, digits, - and _' },
 });
 
-export type PipelineSettings = Static<typeof pipelineSettings>;
+type PipelineSettings = Static<typeof pipelineSettings>;
 
 /** One pipeline, resolved. */
 export interface PipelineConfig {

@@ -31,7 +31,7 @@ export const probeSettings = Type.Object(
   { additionalProperties: false, description: 'Limits for `airlock probe`: it exits 1 when a count of findings is above its limit.' },
 );
 
-export type ProbeSettings = Static<typeof probeSettings>;
+type ProbeSettings = Static<typeof probeSettings>;
 
 export interface ProbeLimits {
   crashes: number;

@@ -56,7 +56,7 @@ export const readinessSettings = Type.Object(
   },
 );
 
-export type ReadinessSettings = Static<typeof readinessSettings>;
+type ReadinessSettings = Static<typeof readinessSettings>;
 
 /** A pipeline's `readiness:` block, resolved. */
 export interface ReadinessConfig {

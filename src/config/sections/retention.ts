@@ -16,7 +16,7 @@ export const retentionSettings = Type.Object(
   },
 );
 
-export type RetentionSettings = Static<typeof retentionSettings>;
+type RetentionSettings = Static<typeof retentionSettings>;
 
 /** `retention:`, resolved. */
 export interface RetentionConfig {

@@ -41,7 +41,7 @@ const caseTypeSettings = Type.Object(
     backup: Type.Optional(Type.String({ description: 'The team that takes over when the owner cannot (escalation target `backup`).' })),
     priority: withDefault(
       choice(['critical', 'high', 'normal', 'low'], {
-        description: 'Where cases of this type sit in the queue.',
+        description: 'Cases of higher priority are claimed first.',
         [EXPECTED]: 'critical, high, normal or low',
       }),
       'normal',
@@ -60,7 +60,7 @@ const caseTypeSettings = Type.Object(
           required: withDefault(Type.Integer({ minimum: 1, maximum: 9, description: 'People who review each case.' }), 1),
           agreement: withDefault(
             choice(['unanimous', 'majority'], {
-              description: 'With several reviews: what decides the case when they disagree.',
+              description: 'unanimous: all `required` verdicts must agree; majority: the majority decides. A lead adjudicates otherwise.',
               [EXPECTED]: 'unanimous or majority',
             }),
             'unanimous',
@@ -158,8 +158,8 @@ export const reviewSettings = Type.Object(
   { additionalProperties: false, description: 'The human review queue of this pipeline.' },
 );
 
-export type ReviewSettings = Static<typeof reviewSettings>;
-export type CaseTypeSettings = Static<typeof caseTypeSettings>;
+type ReviewSettings = Static<typeof reviewSettings>;
+type CaseTypeSettings = Static<typeof caseTypeSettings>;
 
 /** One case type, resolved. */
 export interface CaseTypeConfig {

@@ -96,7 +96,7 @@ export const routingSettings = Type.Object(
   { additionalProperties: false, description: 'Which predictions are decided automatically and which go to a person.' },
 );
 
-export type RoutingSettings = Static<typeof routingSettings>;
+type RoutingSettings = Static<typeof routingSettings>;
 
 /** A rule on the record that sends it to a person: any that matches wins over confidence. */
 export type ReviewRule = Static<typeof reviewRule>;

@@ -88,7 +88,7 @@ export const serverSettings = Type.Object(
   { additionalProperties: false, description: 'The HTTP server: where it listens, how people sign in, what a request may hold.' },
 );
 
-export type ServerSettings = Static<typeof serverSettings>;
+type ServerSettings = Static<typeof serverSettings>;
 
 /** `server:`, resolved. */
 export interface ServerConfig {

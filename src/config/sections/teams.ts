@@ -62,7 +62,7 @@ export const teamsSettings = mapOf(teamSettings, {
   propertyNames: { pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$', [EXPECTED]: 'a name of letters, digits, ., - and _' },
 });
 
-export type TeamSettings = Static<typeof teamSettings>;
+type TeamSettings = Static<typeof teamSettings>;
 
 /** One team, resolved. */
 export interface TeamConfig {

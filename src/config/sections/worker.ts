@@ -12,7 +12,7 @@ export const workerSettings = Type.Object(
   { additionalProperties: false, description: 'The workers of each process: how often they look for work, how much they claim.' },
 );
 
-export type WorkerSettings = Static<typeof workerSettings>;
+type WorkerSettings = Static<typeof workerSettings>;
 
 /** `worker:`, resolved. */
 export interface WorkerConfig {
