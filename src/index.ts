@@ -1,8 +1,11 @@
 /** Airlock as a library: load a config, build the server, or embed the ingest path and workers. */
 
-export type { AirlockConfig, DestinationConfig, ModelConfig, PipelineConfig } from './config/load.js';
+export type { AirlockConfig } from './config/airlock-config.js';
 export { loadConfig, parseConfig, resolveConfigPath } from './config/load.js';
 export { configJsonSchema } from './config/schema.js';
+export type { DestinationConfig } from './config/sections/destinations.js';
+export type { ModelConfig } from './config/sections/model.js';
+export type { PipelineConfig } from './config/sections/pipeline.js';
 export { parseDuration, parseRate } from './config/units.js';
 export type { Contract, Violation } from './contract/gate.js';
 export { compileContract } from './contract/gate.js';

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, createToken } from '../src/accounts/accounts.js';
-import { type AirlockConfig, parseConfig } from '../src/config/load.js';
+import type { AirlockConfig } from '../src/config/airlock-config.js';
+import { parseConfig } from '../src/config/load.js';
 import { monitoredRow, windowReport } from '../src/drift/monitor.js';
 import { mulberry32, normalSample } from '../src/drift/random.js';
 import { DriftSummary, type FieldSummaryJson } from '../src/drift/summary.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
-import type { Role } from '../config/load.js';
+import type { Role } from '../config/sections/review.js';
 import { parseDuration } from '../config/units.js';
 import { AirlockError } from '../errors.js';
 import type { Tables } from '../store/tables.js';

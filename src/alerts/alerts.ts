@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AlertSinkConfig } from '../config/load.js';
+import type { AlertSinkConfig } from '../config/sections/alerts.js';
 import type { Store } from '../store/db.js';
 
 /** One alert. `key` identifies the condition: the same key within the quiet period is counted, not re-sent. */

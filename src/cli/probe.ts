@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
-import { loadConfig, type PipelineConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import { type ProbeReport, type ProbeSample, probeModel } from '../models/probe.js';
 import { probeReportHtml, probeReportText } from '../models/probe-report.js';

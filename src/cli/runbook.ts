@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type AirlockConfig, loadConfig, resolveConfigPath } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
+import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { routingHistory } from '../pipeline/routing-versions.js';
 import { buildRunbook, type RunbookCheck, type RunbookFinding, renderRunbookHtml, renderRunbookMarkdown } from '../review/runbook.js';

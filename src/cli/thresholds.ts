@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type AirlockConfig, loadConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
+import { loadConfig } from '../config/load.js';
 import { parseDuration } from '../config/units.js';
 import { AirlockError } from '../errors.js';
 import { accuracyWindows, type RefitRun, refitSchedule, runRefit } from '../pipeline/refit.js';

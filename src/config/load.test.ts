@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { loadConfig, parseConfig, resolveConfigPath } from './load.js';
+import { workerSettings } from './sections/worker.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quickstartDir = path.join(repoRoot, 'examples/quickstart');
@@ -293,7 +294,12 @@ describe('problems name the path in the file and the line', () => {
   test('a bad model URL', () => {
     const problems = problemsOf(yaml('pipelines:', '  tickets:', '    model:', '      type: http', '      url: ftp://example.com/model'));
     expect(problems).toEqual([
-      { path: 'pipelines.tickets.model.url', line: 5, message: 'expected an http(s) URL, got "ftp://example.com/model"' },
+      {
+        path: 'pipelines.tickets.model.url',
+        line: 5,
+        message:
+          'expected an http(s) URL, got "ftp://example.com/model" — Where the record is POSTed as JSON; answers {label, confidence} or {probs}.',
+      },
     ]);
   });
 
@@ -305,8 +311,20 @@ describe('problems name the path in the file and the line', () => {
       });
       expect.unreachable();
     } catch (err) {
-      expect((err as Error).message).toBe('airlock.yaml:3: pipelines.tickets.model.url: expected an http(s) URL, got "not-a-url"');
+      expect((err as Error).message).toBe(
+        'airlock.yaml:3: pipelines.tickets.model.url: expected an http(s) URL, got "not-a-url" — Where the record is POSTed as JSON; answers {label, confidence} or {probs}.',
+      );
     }
+  });
+
+  test('a value of the wrong shape also says what the setting is for, in the words of its doc string', () => {
+    expect(problemsOf(yaml('worker:', '  lease: soon'))).toEqual([
+      {
+        path: 'worker.lease',
+        line: 2,
+        message: `expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "soon" — ${workerSettings.properties.lease.description}`,
+      },
+    ]);
   });
 
   test('without a file, the message still has the line', () => {
@@ -342,23 +360,33 @@ describe('problems name the path in the file and the line', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         { path: 'server.port', line: 2, message: 'expected a number <= 65535, got 70000' },
-        { path: 'worker.lease', line: 4, message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "30 seconds"' },
-        { path: 'pipelines.tickets.model.timeout', line: 10, message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "soon"' },
+        {
+          path: 'worker.lease',
+          line: 4,
+          message:
+            'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "30 seconds" — How long a claimed item stays with its worker before another may take it.',
+        },
+        {
+          path: 'pipelines.tickets.model.timeout',
+          line: 10,
+          message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "soon" — Time allowed for one model call.',
+        },
         { path: 'pipelines.tickets.routing.auto_accept_at', line: 11, message: 'expected a number <= 1, got 1.5' },
         {
           path: 'pipelines.tickets.destinations.helpdesk.rate_limit',
           line: 16,
-          message: 'expected a rate such as 20/s, 700/min, 100/10s or 1000000/day, got "20 per second"',
+          message:
+            'expected a rate such as 20/s, 700/min, 100/10s or 1000000/day, got "20 per second" — Most requests per interval this destination accepts (a preset brings its plan’s limit; this overrides it).',
         },
         {
           path: 'pipelines.tickets.destinations.helpdesk.retry.cap',
           line: 17,
-          message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "1 minute"',
+          message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "1 minute" — Longest backoff between two attempts.',
         },
         {
           path: 'pipelines.tickets.review.case_types.low_confidence.sla',
           line: 20,
-          message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "4 hours"',
+          message: 'expected a duration such as 500ms, 2s, 5m, 4h or 1d, got "4 hours" — Time to resolution (calendar time).',
         },
       ]),
     );
@@ -398,7 +426,7 @@ describe('problems name the path in the file and the line', () => {
 
   test('a model that is not a mapping', () => {
     expect(problemsOf(yaml('pipelines:', '  tickets:', '    model: http://127.0.0.1:9000/'))).toEqual([
-      { path: 'pipelines.tickets.model', line: 3, message: 'expected a mapping' },
+      { path: 'pipelines.tickets.model', line: 3, message: 'expected a mapping — The model adapter: http, module, openai or baseline.' },
     ]);
   });
 
@@ -450,8 +478,13 @@ describe('problems name the path in the file and the line', () => {
     );
     expect(problems).toEqual(
       expect.arrayContaining([
-        { path: 'database', line: 1, message: 'expected sqlite:PATH or a postgres:// URL, got "mysql://localhost/airlock"' },
-        { path: 'server.port', line: 2, message: 'expected a whole number' },
+        {
+          path: 'database',
+          line: 1,
+          message:
+            'expected sqlite:PATH or a postgres:// URL, got "mysql://localhost/airlock" — sqlite:PATH (relative to this file) or postgres://user@host/db.',
+        },
+        { path: 'server.port', line: 2, message: 'expected a whole number — The TCP port the server listens on.' },
         {
           path: 'logging.level',
           line: 3,

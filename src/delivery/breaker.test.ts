@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { BreakerOptions } from '../config/load.js';
+import type { BreakerOptions } from '../config/sections/circuit-breaker.js';
 import { advanceBreaker, breakerPermits, newBreakerState, recordOutcomes, windowCounts } from './breaker.js';
 
 const o: BreakerOptions = { failureRate: 0.5, minimumCalls: 10, windowMs: 10_000, openMs: 30_000, halfOpenProbes: 3 };

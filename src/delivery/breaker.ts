@@ -1,4 +1,4 @@
-import type { BreakerOptions } from '../config/load.js';
+import type { BreakerOptions } from '../config/sections/circuit-breaker.js';
 
 export type BreakerPhase = 'closed' | 'open' | 'half_open';
 

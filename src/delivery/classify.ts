@@ -1,4 +1,4 @@
-import type { ClassificationPolicy } from '../config/load.js';
+import type { ClassificationPolicy } from '../config/sections/destinations.js';
 import { isRetryableStatus } from './backoff.js';
 import type { RateSignal } from './signals.js';
 

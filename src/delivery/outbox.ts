@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { PipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import type { DatabaseKind } from '../store/db.js';
 import { insertDeliveries } from '../store/deliveries.js';
 import { appendEvents, type NewEvent } from '../store/events.js';

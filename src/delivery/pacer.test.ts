@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { DestinationConfig } from '../config/load.js';
-import { DEFAULT_CLASSIFICATION } from '../config/load.js';
+import type { DestinationConfig } from '../config/sections/destinations.js';
+import { DEFAULT_CLASSIFICATION } from '../config/sections/destinations.js';
 import { parseRate } from '../config/units.js';
 import { Pacer } from './pacer.js';
 

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/load.js';
+import type { DestinationConfig } from '../config/sections/destinations.js';
 import type { Rate } from '../config/units.js';
 import { AimdRate } from './aimd.js';
 import type { Verdict } from './classify.js';

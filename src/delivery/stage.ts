@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { DestinationConfig, PipelineConfig } from '../config/load.js';
+import type { DestinationConfig } from '../config/sections/destinations.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases } from '../store/cases.js';

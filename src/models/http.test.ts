@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HttpModelConfig } from '../config/load.js';
+import type { HttpModelConfig } from '../config/sections/model-http.js';
 import { ModelCallError } from './adapter.js';
 import { HttpModelAdapter } from './http.js';
 

@@ -1,4 +1,4 @@
-import type { HttpModelConfig } from '../config/load.js';
+import type { HttpModelConfig } from '../config/sections/model-http.js';
 import { advanceBreaker, type BreakerState, breakerPermits, newBreakerState, recordOutcomes } from '../delivery/breaker.js';
 import { type ModelAdapter, ModelCallError, normalizeAnswer, type Prediction } from './adapter.js';
 

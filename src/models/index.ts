@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ConfigCheck, ModelConfig } from '../config/load.js';
+import type { ConfigCheck } from '../config/load.js';
+import type { ModelConfig } from '../config/sections/model.js';
 import type { ModelAdapter } from './adapter.js';
 import { BaselineModelAdapter } from './baseline-adapter.js';
 import { parseBaselineModel } from './baseline-model.js';

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import type { ModuleModelConfig } from '../config/load.js';
+import type { ModuleModelConfig } from '../config/sections/model-module.js';
 import { type ModelAdapter, ModelCallError, normalizeAnswer, type Prediction } from './adapter.js';
 
 interface ModelModule {

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text with ${ENV_VAR} placeholders
 import { describe, expect, it } from 'vitest';
-import { type OpenAiModelConfig, parseConfig } from '../config/load.js';
+import { parseConfig } from '../config/load.js';
+import type { OpenAiModelConfig } from '../config/sections/model-openai.js';
 import type { ConfigError } from '../errors.js';
 import { createModelAdapter, modelFingerprint } from './index.js';
 import {

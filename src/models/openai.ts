@@ -1,5 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import type { OpenAiModelConfig } from '../config/load.js';
+import type { OpenAiModelConfig } from '../config/sections/model-openai.js';
 import { createAjv } from '../contract/ajv.js';
 import { parseRetryAfter } from '../delivery/backoff.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from './adapter.js';

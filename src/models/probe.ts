@@ -14,7 +14,8 @@ import {
   summarizeProbe,
 } from '../audit/edge-cases.js';
 import { describeReason, rankByNovelty } from '../audit/novelty.js';
-import type { ModelConfig, PipelineConfig } from '../config/load.js';
+import type { ModelConfig } from '../config/sections/model.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from './adapter.js';
 import { createModelAdapter, modelFingerprint } from './index.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AlertCenter } from '../alerts/alerts.js';
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 import { type Clock, type Runtime, systemClock } from '../runtime/context.js';
 import { createLogger } from '../runtime/logger.js';
 import { Metrics } from '../runtime/prometheus.js';

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { type PipelineConfig, REVIEW_ACTIONS, type ReviewAction } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
+import { REVIEW_ACTIONS, type ReviewAction } from '../config/sections/review.js';
 import { discardDeadLetter, replayDeadLetters } from '../delivery/dead-letters.js';
 import { AirlockError } from '../errors.js';
 import { consensus, verdictOutcome } from '../review/agreement.js';

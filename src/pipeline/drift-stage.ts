@@ -8,8 +8,8 @@
  * UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite); readers merge the parts of a window, which summaries
  * allow (src/drift/summary.ts states what merging preserves).
  */
-import type { DriftConfig } from '../config/drift.js';
-import type { PipelineConfig } from '../config/load.js';
+import type { DriftConfig } from '../config/sections/drift.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import type { DriftOptions } from '../drift/compare.js';
 import {
   addOutput,

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { GatePolicy, PipelineConfig } from '../config/load.js';
+import type { GatePolicy } from '../config/sections/gate.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { evolveContract } from '../contract/evolve.js';
 import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
 import { newCase } from '../review/cases.js';

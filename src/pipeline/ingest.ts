@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../config/load.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../config/sections/server.js';
 import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { PipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { enqueueDeliveries } from '../delivery/outbox.js';
 import type { DatabaseKind } from '../store/db.js';
 import { appendEvents, type NewEvent } from '../store/events.js';

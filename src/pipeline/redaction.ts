@@ -1,4 +1,4 @@
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 
 /** What the viewer role sees in place of a redacted field. */
 export const REDACTED = '[redacted]';

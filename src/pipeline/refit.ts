@@ -10,7 +10,8 @@ import {
   withinAutoApplyBounds,
 } from '../calibration/refit.js';
 import type { ThresholdMethod } from '../calibration/threshold.js';
-import type { AirlockConfig, PipelineConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import type { Store } from '../store/db.js';

@@ -1,4 +1,4 @@
-import type { PipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { appendEvents } from '../store/events.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { applyCalibrator, type Calibrator } from '../calibration/calibrators.js';
-import type { PipelineConfig, ReviewRule } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
+import type { ReviewRule } from '../config/sections/routing.js';
 import type { Prediction } from '../models/adapter.js';
 
 /** What routing uses for one pipeline: the active calibrator and threshold version, or the config's fallback. */

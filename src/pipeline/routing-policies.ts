@@ -1,5 +1,5 @@
 import { type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
-import type { PipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import type { Runtime } from '../runtime/context.js';
 import { activeRoutingVersion } from '../store/routing.js';
 import type { RoutingPolicy } from './router.js';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { PipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from '../models/adapter.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';

@@ -11,8 +11,11 @@
  * Evidence counts only when the hashes it was stamped with (docs/design.md: config, contract, model, calibrator) match the
  * ones in force now; otherwise its check is `stale`, with the command that makes it again.
  */
-import type { AlertSinkConfig, PipelineConfig, TeamConfig } from '../config/load.js';
+
 import { READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from '../config/readiness-ids.js';
+import type { AlertSinkConfig } from '../config/sections/alerts.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 import type { QueueCase } from '../review/queue-stats.js';
 import { queueMetrics } from '../review/queue-stats.js';
 import { checkRunbook, humanDuration, runbookCaseTypes } from '../review/runbook.js';

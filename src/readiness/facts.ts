@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Calibrator } from '../calibration/calibrators.js';
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
 import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf } from '../review/queue-stats.js';

@@ -1,7 +1,7 @@
 /** Production readiness: the report over a pipeline's evidence (CLI, API) and the test alert it cites. */
 import type { Logger } from 'pino';
 import { LogSink, WebhookSink } from '../alerts/alerts.js';
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
 import type { Store } from '../store/db.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ReviewAction, Role } from '../config/load.js';
+import type { ReviewAction, Role } from '../config/sections/review.js';
 import { type AuthorityCaseType, allowedActions, authorityMatrix, effectiveMax, mayAct, valueAt } from './authority.js';
 
 const ALL: ReviewAction[] = ['approve', 'relabel', 'reject', 'request_info', 'escalate'];

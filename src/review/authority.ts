@@ -18,8 +18,8 @@
  * When the role has a finite cap and the record has no number at `field`, the action is refused: the limit cannot be
  * checked, and a check that cannot run must not allow (fail closed). Roles without a cap are not affected.
  */
-import type { CaseTypeConfig, ReviewAction, Role } from '../config/load.js';
-import { REVIEW_ACTIONS } from '../config/load.js';
+import type { CaseTypeConfig, ReviewAction, Role } from '../config/sections/review.js';
+import { REVIEW_ACTIONS } from '../config/sections/review.js';
 
 export type Authority = { allowed: true } | { allowed: false; reason: string };
 

@@ -17,7 +17,8 @@
  * A calendar of `null` means calendar time: durations are added as they are.
  */
 import { DateTime } from 'luxon';
-import type { CaseTypeConfig, TeamConfig } from '../config/load.js';
+import type { CaseTypeConfig } from '../config/sections/review.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 
 export type Weekday = TeamConfig['workingHours']['days'][number];
 

@@ -1,4 +1,5 @@
-import { type CaseTypeConfig, defaultCaseType, type PipelineConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
+import { type CaseTypeConfig, defaultCaseType } from '../config/sections/review.js';
 import type { NewReviewCase } from '../store/cases.js';
 import { addWorkingTime } from './calendar.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CaseTypeConfig, TeamConfig } from '../config/load.js';
+import type { CaseTypeConfig } from '../config/sections/review.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 import type { WorkingCalendar } from './calendar.js';
 import {
   describeTarget,

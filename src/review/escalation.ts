@@ -12,7 +12,8 @@
  * - delays count on the case's SLA clock when the caller passes `pauses` and `calendar` (the clock stops while the
  *   case waits for information; business hours skip nights and weekends), else in calendar time.
  */
-import type { CaseTypeConfig, TeamConfig } from '../config/load.js';
+import type { CaseTypeConfig } from '../config/sections/review.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 import { type CalendarLike, type ClockPause, slaCalendar, slaDue } from './calendar.js';
 import { onCallAt } from './oncall.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TeamConfig } from '../config/load.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 import { onCallAt, rotaOutsiders, shiftAt, upcomingShifts } from './oncall.js';
 
 const t = (iso: string) => Date.parse(iso);

@@ -8,7 +8,7 @@
  * Other shift lengths (`12h`, `8h`) are fixed amounts of real time. Before `starts` the first person is on call.
  */
 import { DateTime } from 'luxon';
-import type { TeamConfig } from '../config/load.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 
 const DAY_MS = 86_400_000;
 

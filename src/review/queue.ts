@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { AccountRole } from '../accounts/accounts.js';
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase } from '../store/cases.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AirlockConfig, parseConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
+import { parseConfig } from '../config/load.js';
 import { BUILT_IN_CASE_TYPES } from './cases.js';
 import {
   buildRunbook,

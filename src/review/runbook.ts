@@ -8,8 +8,11 @@
  * that cannot keep up with the expected review volume at peak.
  */
 import { DateTime } from 'luxon';
-import type { AirlockConfig, CaseTypeConfig, PipelineConfig, ReviewAction, TeamConfig } from '../config/load.js';
-import { defaultCaseType, REVIEW_ACTIONS } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
+import type { PipelineConfig } from '../config/sections/pipeline.js';
+import type { CaseTypeConfig, ReviewAction } from '../config/sections/review.js';
+import { defaultCaseType, REVIEW_ACTIONS } from '../config/sections/review.js';
+import type { TeamConfig } from '../config/sections/teams.js';
 import { authorityMatrix, effectiveMax } from './authority.js';
 import { calendarProblem } from './calendar.js';
 import { describeTarget, escalationPeriod } from './escalation.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertCenter } from '../alerts/alerts.js';
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 import type { Store } from '../store/db.js';
 import type { Metrics } from './prometheus.js';
 

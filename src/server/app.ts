@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { type AirlockConfig, DEFAULT_INGEST_LIMITS } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
+import { DEFAULT_INGEST_LIMITS } from '../config/sections/server.js';
 import { AirlockError, describeJsonError, findInvalidUtf8 } from '../errors.js';
 import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';

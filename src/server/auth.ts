@@ -21,7 +21,7 @@ import {
   tokenUser,
   type User,
 } from '../accounts/accounts.js';
-import type { Role } from '../config/load.js';
+import type { Role } from '../config/sections/review.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { CONSOLE_ROUTES } from './console.js';

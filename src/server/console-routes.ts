@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { REVIEW_ACTIONS } from '../config/load.js';
+import { REVIEW_ACTIONS } from '../config/sections/review.js';
 import { AirlockError } from '../errors.js';
 import { authorityMatrix, mayAct } from '../review/authority.js';
 import { caseTypeOf } from '../review/cases.js';

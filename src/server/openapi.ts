@@ -1,4 +1,4 @@
-import type { AirlockConfig } from '../config/load.js';
+import type { AirlockConfig } from '../config/airlock-config.js';
 import { VIOLATION_KINDS } from '../contract/gate.js';
 import { accessOf } from './auth.js';
 
