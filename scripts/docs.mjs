@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run docs`: writes the reference pages of docs/reference/ from the built sources (dist/, so run `npm run build`
 // first), never by hand:
-//   config.md    from the JSON Schema that `airlock config schema` prints (configJsonSchema)
+//   config.md    from the config's schema (src/config/sections/, as airlock config schema prints it)
 //   http-api.md  from the OpenAPI document the server answers at GET /openapi.json
 //   cli.md       from the commander program (buildProgram() in src/cli/main.ts): every command, argument and option
 //   metrics.md   from the Prometheus registries (Metrics and DeliveryMetrics)
@@ -101,6 +101,8 @@ function mapValues(node) {
 }
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A block's `{}` default (the validator fills its settings' own defaults): not worth a column entry. */
+const isEmptyBlock = (v) => isObject(v) && Object.keys(v).length === 0;
 
 /**
  * A schema node with its plain `allOf` parts merged in, and its alternatives apart: `if/then` branches keyed on a
@@ -281,7 +283,7 @@ export function renderConfigReference(schema) {
   const out = [
     '# Config reference',
     '',
-    generatedBy('the JSON Schema that `airlock config schema` prints (`configJsonSchema`)'),
+    generatedBy("the config's schema, the one declaration of every setting (`src/config/sections/`)"),
     `Every setting of \`airlock.yaml\`, its type, default and meaning. The file is found as \`--config FILE\`, else`,
     '`$AIRLOCK_CONFIG`, else `./airlock.yaml`; `airlock config check` validates it and `airlock config schema` prints the',
     'schema for editors. How to write one: [Configure a pipeline](../guides/configuration.md).',
@@ -315,7 +317,7 @@ export function renderConfigReference(schema) {
       return [
         `${own}${r.required ? ' **required**' : ''}${note}`,
         r.type,
-        r.default === undefined ? '' : code(flow(r.default)),
+        r.default === undefined || isEmptyBlock(r.default) ? '' : code(flow(r.default)),
         prose(r.description),
       ];
     };
@@ -679,7 +681,9 @@ const withoutCheckout = (text) => text.split(`${root}${path.sep}`).join('').spli
 
 /** The reference pages, rendered from the build: a map of repository path → Markdown. */
 export async function referencePages() {
-  const { configJsonSchema } = await fromDist('index.js');
+  // The loader's schema: the published one (configJsonSchema) is the same with `${VAR}` allowed in every scalar and
+  // Airlock's `x-expected` phrases stripped for editors; the reference keeps the phrases.
+  const { configSettings } = await fromDist('config/airlock-config.js');
   const { parseConfig } = await fromDist('config/load.js');
   const { createServer } = await fromDist('server/app.js');
   const { buildProgram } = await fromDist('cli/main.js');
@@ -737,7 +741,7 @@ export async function referencePages() {
   }
 
   return new Map([
-    [`${REFERENCE_DIR}/config.md`, renderConfigReference(configJsonSchema)],
+    [`${REFERENCE_DIR}/config.md`, renderConfigReference(configSettings)],
     [`${REFERENCE_DIR}/http-api.md`, renderHttpReference(openapi)],
     [`${REFERENCE_DIR}/cli.md`, withoutCheckout(renderCliReference(program))],
     [`${REFERENCE_DIR}/metrics.md`, renderMetricsReference(metrics)],

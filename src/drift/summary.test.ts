@@ -126,7 +126,7 @@ describe('merging summaries', () => {
 
 /**
  * Statistics from merged summaries vs the exact statistic on the raw window (the functions tested against SciPy).
- * Stated tolerance (README "Drift"): |Δ| ≤ 0.01 for the normalised Wasserstein distance and for the KS distance; PSI and
+ * Stated tolerance (docs/guides/change-after-launch.md): |Δ| ≤ 0.01 for the normalised Wasserstein distance and for the KS distance; PSI and
  * Jensen–Shannon on the reference-decile bins are exact (the bin counts merge exactly).
  */
 describe('statistics from merged summaries match the raw window', () => {

@@ -4,7 +4,7 @@ import type { ResolveContext } from '../problems.js';
 import { parseByteSize, parseDuration } from '../units.js';
 import { choice, defaultBlock, duration, EXPECTED, withDefault } from './kinds.js';
 
-/** What one ingest request may hold: `server.limits` in the config (README "Limits"). */
+/** What one ingest request may hold: `server.limits` in the config (docs/guides/operations.md, "Limits"). */
 export interface IngestLimits {
   /** Most records in one request (413 above it). */
   maxRecords: number;
@@ -73,7 +73,7 @@ export const serverSettings = Type.Object(
         },
         {
           additionalProperties: false,
-          description: 'Limits on what one ingest request may hold (README "Limits"); a record over one is refused with the reason.',
+          description: 'Limits on what one ingest request may hold (docs/guides/operations.md, "Limits"); a record over one is refused with the reason.',
         },
       ),
     ),
@@ -102,7 +102,7 @@ export interface ServerConfig {
   /** GET /metrics answers without sign-in (server.metrics_public, default true: scrapers rarely sign in). */
   metricsPublic: boolean;
   publicUrl?: string;
-  /** What one ingest request may hold (README "Limits"). */
+  /** What one ingest request may hold (docs/guides/operations.md, "Limits"). */
   limits: IngestLimits;
 }
 
