@@ -1,4 +1,5 @@
 // Time budget: 60 s for the file (both backends); about 10 s on 2 loaded cores.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountRole, addUser, createToken, ROLES } from '../src/accounts/accounts.js';
 import { parseConfig } from '../src/config/load.js';
@@ -398,6 +399,82 @@ describe('server.metrics_public: false', () => {
       expect(doc.paths['/healthz'].get.security).toEqual([]);
     } finally {
       await server.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('request ids, the request log, and methods a path does not have', () => {
+  it('echoes a safe X-Request-Id (else makes one), logs one line per request with it, and answers 405 with Allow', async () => {
+    const db = await createTestDatabase('sqlite');
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const config = parseConfig(JSON.stringify({ database: db.url, logging: { level: 'info' } }));
+    const server = await createServer(config, { logger: createLogger('info', sink), role: 'api' });
+    try {
+      const base = (await server.listen({ port: 0, host: '127.0.0.1' })) as string;
+      const given = await fetch(`${base}/healthz`, { headers: { 'x-request-id': 'client-7f3a.retry:2' } });
+      expect(given.status).toBe(200);
+      expect(given.headers.get('x-request-id')).toBe('client-7f3a.retry:2');
+      // An id that is too long or has other characters is not taken: a new one is made (and echoed).
+      for (const bad of ['x'.repeat(129), 'two words', '<script>']) {
+        const res = await fetch(`${base}/healthz`, { headers: { 'x-request-id': bad } });
+        expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      }
+      const refused = await fetch(`${base}/v1/pipelines/tickets/records/r-9?token=secret-in-query`);
+      expect(refused.status).toBe(401);
+      const id = refused.headers.get('x-request-id');
+      expect(id).toBeTruthy();
+
+      // A path the server has, with a method it does not: 405, the methods it has, and a problem body.
+      for (const [method, path, allow] of [
+        ['POST', '/healthz', 'GET, HEAD'],
+        ['DELETE', '/v1/pipelines', 'GET, HEAD'],
+        ['PUT', '/v1/review/cases/12', 'GET, HEAD'],
+        ['GET', '/v1/review/next', 'POST'],
+      ] as const) {
+        const res = await fetch(`${base}${path}`, { method });
+        expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        const p = await json(res);
+        expect(p).toMatchObject({ status: 405, title: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
+        expect(p.detail).toBe(`${path} answers ${allow}, not ${method}`);
+      }
+      // A path the server does not have, or a file the console's bundle does not have: 404.
+      expect((await fetch(`${base}/v1/no-such-route`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${base}/assets/no-such-file.js`)).status).toBe(404);
+
+      // One line per request (written once the answer is sent; the console's bundle logs nothing): its id, method, route
+      // (the pattern, never the URL with its ids and query), status and time.
+      const requests = await waitFor(
+        () => {
+          const r = lines.filter((l) => l.msg === 'request');
+          return r.length >= 10 ? r : undefined;
+        },
+        5000,
+        'a log line for each of the 10 API requests',
+      );
+      expect(requests.map((l) => `${l.method} ${l.route} ${l.status}`).slice(-6)).toEqual([
+        'GET /v1/pipelines/:pipeline/records/:id 401',
+        'POST null 405',
+        'DELETE null 405',
+        'PUT null 405',
+        'GET null 405',
+        'POST null 404',
+      ]);
+      const first = requests.find((l) => l.request_id === 'client-7f3a.retry:2');
+      expect(first).toMatchObject({ method: 'GET', route: '/healthz', status: 200 });
+      expect(typeof first?.ms).toBe('number');
+      expect(requests.find((l) => l.request_id === id)).toMatchObject({ route: '/v1/pipelines/:pipeline/records/:id', status: 401 });
+      expect(JSON.stringify(lines)).not.toContain('secret-in-query');
+      expect(JSON.stringify(lines)).not.toContain('r-9');
+    } finally {
+      await server.close().catch(() => {});
       await db.drop();
     }
   });

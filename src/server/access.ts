@@ -4,6 +4,7 @@
  * does not register.
  */
 import type { AccountRole, TokenGrant, TokenScope } from '../accounts/accounts.js';
+import type { Same } from './api.js';
 import type { Role } from './schemas/accounts.js';
 
 /**
@@ -69,5 +70,4 @@ export function mayCall(caller: { role: AccountRole; grant?: TokenGrant }, rule:
 }
 
 /** The roles of the API's schemas are the roles accounts have: this fails to compile when one list changes alone. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const ROLES_MATCH: Same<Role, AccountRole> = true;

@@ -8,6 +8,9 @@ import type { Runtime } from '../runtime/context.js';
 /** The Fastify app as route modules see it: requests and answers typed from each route's TypeBox schemas. */
 export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
+/** `true` when A and B are the same type: ties a list in the API's schemas to the domain's at compile time. */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
 /** The `:pipeline` path parameter. */
 export const PipelineParam = Type.String({ description: 'A pipeline of the config.' });
 

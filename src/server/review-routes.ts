@@ -44,6 +44,8 @@ export function queueCaseView(c: ReviewCaseRow, now: number): ReviewCase {
   const view = caseView(c);
   return {
     ...view,
+    // A case always has its creation time (the column is not null).
+    created_at: view.created_at as string,
     reason: view.reason as CaseReason | null,
     resolution: view.resolution as ReviewCase['resolution'],
     priority: (['critical', 'high', 'normal', 'low'] as const)[Number(c.priority)] ?? 'normal',

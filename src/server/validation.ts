@@ -71,19 +71,13 @@ function expected(schema: Record<string, unknown> | undefined): string | undefin
 function broken(e: VerboseError): string {
   const p = e.params as Record<string, unknown>;
   const s = e.parentSchema;
+  // A schema's own phrase (`x-expected`) says best what any of its rules wants; a type or a list of choices says itself.
+  if (typeof s?.['x-expected'] === 'string' && e.keyword !== 'required') return `must be ${s['x-expected']}`;
   switch (e.keyword) {
     case 'required':
       return 'is required';
     case 'additionalProperties':
       return 'is not a field this request takes';
-    case 'minimum':
-    case 'exclusiveMinimum':
-    case 'maximum':
-    case 'exclusiveMaximum':
-    case 'minItems':
-    case 'maxItems':
-    case 'minLength':
-    case 'maxLength':
     case 'type':
     case 'anyOf':
     case 'oneOf':

@@ -14,6 +14,7 @@ export type Role = Static<typeof Role>;
 
 /** What a token may do: send records, read, act as its role may (`write`), or everything (`*`). */
 export const TokenScope = Type.Union([Type.Literal('ingest'), Type.Literal('read'), Type.Literal('write'), Type.Literal('*')]);
+export type TokenScope = Static<typeof TokenScope>;
 
 export const User = Type.Object({ name: Type.String(), role: Role, disabled: Type.Boolean() });
 export type User = Static<typeof User>;
@@ -46,6 +47,7 @@ export const SignedIn = Type.Object({
   csrf_token: Type.String({ description: 'Send it as X-CSRF-Token on every write made with the session cookie.' }),
   expires_at: Timestamp,
 });
+export type SignedIn = Static<typeof SignedIn>;
 
 /** An API token as listed: its reach and use, never its value. */
 export const TokenView = Type.Object({
@@ -62,6 +64,7 @@ export const TokenView = Type.Object({
   revoked: Type.Boolean(),
   revoked_at: Nullable(Timestamp),
 });
+export type TokenView = Static<typeof TokenView>;
 
 /** A token just made: the only time its value is shown. */
 export const NewToken = Type.Object({
@@ -72,3 +75,4 @@ export const NewToken = Type.Object({
   expires_at: Nullable(Timestamp),
   note: Type.String(),
 });
+export type NewToken = Static<typeof NewToken>;

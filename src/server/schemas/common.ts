@@ -9,15 +9,19 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 
 /** A moment as ISO 8601 text in UTC (`2026-03-01T12:00:00.000Z`). */
 export const Timestamp = Type.String({ format: 'date-time' });
+export type Timestamp = Static<typeof Timestamp>;
 
 /** Any JSON value a person or a model wrote (a record's body, a detail of an event). */
 export const Json = Type.Unknown();
+export type Json = Static<typeof Json>;
 
 /** A JSON object whose members vary. */
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+export type JsonObject = Static<typeof JsonObject>;
 
 /** A JSON Schema (a contract, or one proposed). */
 export const JsonSchema = Type.Object({}, { additionalProperties: true, description: 'A JSON Schema.' });
+export type JsonSchema = Static<typeof JsonSchema>;
 
 /** RFC 9457 problem details: every error the API answers. Some carry more members (`refused`, `pipelines`). */
 export const Problem = Type.Object(
@@ -33,9 +37,22 @@ export const Problem = Type.Object(
 );
 export type Problem = Static<typeof Problem>;
 
+/** The kinds of contract violation (src/contract/gate.ts; the server checks at compile time that the lists agree). */
+export const ViolationKind = Type.Union([
+  Type.Literal('unparseable'),
+  Type.Literal('unknown_field'),
+  Type.Literal('missing_required'),
+  Type.Literal('type_mismatch'),
+  Type.Literal('new_enum_value'),
+  Type.Literal('format_mismatch'),
+  Type.Literal('out_of_range'),
+  Type.Literal('other'),
+]);
+export type ViolationKind = Static<typeof ViolationKind>;
+
 /** A contract violation: which field broke which rule. */
 export const Violation = Type.Object({
-  kind: Type.String({ description: 'unknown_field, type_mismatch, new_enum_value, missing_required, unparseable, …' }),
+  kind: Type.String({ description: 'One of the violation kinds (ViolationKind).' }),
   path: Type.String({ description: 'JSON Pointer of the value.' }),
   field: Type.String({ description: 'Dotted field name.' }),
   message: Type.String(),

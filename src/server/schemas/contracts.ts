@@ -16,6 +16,7 @@ export const ContractVersion = Type.Object({
 export type ContractVersion = Static<typeof ContractVersion>;
 
 export const ContractHistory = Type.Object({ pipeline: Type.String(), versions: Type.Array(ContractVersion) });
+export type ContractHistory = Static<typeof ContractHistory>;
 
 /** A halt: the schema change that stopped a pipeline, and how it was decided. */
 export const HaltView = Type.Object({

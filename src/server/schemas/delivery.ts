@@ -45,6 +45,7 @@ export const Destination = Type.Object({
 export type Destination = Static<typeof Destination>;
 
 export const DestinationList = Type.Object({ destinations: Type.Array(Destination) });
+export type DestinationList = Static<typeof DestinationList>;
 
 /** Per destination and minute: deliveries made and 429 answers. */
 export const Activity = Type.Object({
@@ -85,6 +86,7 @@ export const DeadLetter = Type.Object({
 export type DeadLetter = Static<typeof DeadLetter>;
 
 export const DeadLetterList = Type.Object({ dead_letters: Type.Array(DeadLetter), total: Type.Integer() });
+export type DeadLetterList = Static<typeof DeadLetterList>;
 
 const TrailEntry = Type.Object({ at: Nullable(Timestamp), kind: Type.String(), detail: JsonObject });
 
@@ -114,3 +116,4 @@ export const ReplayResult = Type.Object({
   replayed: Type.Array(Type.Integer()),
   skipped: Type.Array(Type.Object({ id: Type.Integer(), reason: Type.String() })),
 });
+export type ReplayResult = Static<typeof ReplayResult>;

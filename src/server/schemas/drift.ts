@@ -24,6 +24,7 @@ export const DriftReference = Type.Object({
   created_by: Nullable(Type.String()),
   note: Nullable(Type.String()),
 });
+export type DriftReference = Static<typeof DriftReference>;
 
 const Figure = Type.Optional(Nullable(Type.Number()));
 

@@ -15,6 +15,7 @@ export const QuarantinedRecord = Type.Object({
 export type QuarantinedRecord = Static<typeof QuarantinedRecord>;
 
 export const QuarantineList = Type.Object({ records: Type.Array(QuarantinedRecord), total: Type.Integer() });
+export type QuarantineList = Static<typeof QuarantineList>;
 
 export const QuarantineDetail = Type.Composite([
   QuarantinedRecord,
@@ -38,3 +39,4 @@ export const ReleaseResult = Type.Object({
 export type ReleaseResult = Static<typeof ReleaseResult>;
 
 export const Discarded = Type.Object({ pipeline: Type.String(), id: Type.String(), status: Type.Literal('discarded') });
+export type Discarded = Static<typeof Discarded>;

@@ -29,6 +29,7 @@ export const Pipeline = Type.Object({
 export type Pipeline = Static<typeof Pipeline>;
 
 export const PipelineList = Type.Object({ pipelines: Type.Array(Pipeline) });
+export type PipelineList = Static<typeof PipelineList>;
 
 /** What POST …/records answers: the records stored (by their index in the body) and the ones refused, with why. */
 export const IngestResult = Type.Object({
@@ -52,6 +53,7 @@ export const IngestResult = Type.Object({
     }),
   ),
 });
+export type IngestResult = Static<typeof IngestResult>;
 
 /** The model's answer as stored, with the calibrated confidence routing compared with the threshold. */
 export const Prediction = Type.Object({
@@ -63,6 +65,7 @@ export const Prediction = Type.Object({
   model_version: Type.Optional(Type.String()),
   latency_ms: Type.Optional(Type.Number()),
 });
+export type Prediction = Static<typeof Prediction>;
 
 /** The decision on a record: by the router (`auto`) or by a person (`review`). */
 export const Decision = Type.Object({
@@ -75,6 +78,7 @@ export const Decision = Type.Object({
   raw_confidence: Type.Optional(Type.Number()),
   routing_version: Type.Optional(Nullable(Type.Integer())),
 });
+export type Decision = Static<typeof Decision>;
 
 /** A case as a record's view lists it. */
 export const CaseSummary = Type.Object({
@@ -90,9 +94,11 @@ export const CaseSummary = Type.Object({
   resolved_at: Nullable(Timestamp),
   resolution: Json,
 });
+export type CaseSummary = Static<typeof CaseSummary>;
 
 /** One entry of a record's audit trail. */
 export const RecordEvent = Type.Object({ at: Nullable(Timestamp), kind: Type.String(), detail: Json });
+export type RecordEvent = Static<typeof RecordEvent>;
 
 /** The canonical view of one record: its state, prediction, decision, deliveries, cases and audit trail. */
 export const RecordView = Type.Object({

@@ -33,6 +33,7 @@ export const CaseResolution = Type.Object({
   by: Type.Optional(Nullable(Type.String())),
   note: Type.Optional(Nullable(Type.String())),
 });
+export type CaseResolution = Static<typeof CaseResolution>;
 
 /** A case as the queue shows it: its SLA clocks (pause-adjusted), who holds it and until when. */
 export const ReviewCase = Type.Object({
@@ -44,7 +45,7 @@ export const ReviewCase = Type.Object({
   status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
   reason: Nullable(CaseReason),
   sla_due_at: Nullable(Timestamp),
-  created_at: Nullable(Timestamp),
+  created_at: Timestamp,
   resolved_at: Nullable(Timestamp),
   resolution: Nullable(CaseResolution),
   priority: Type.Union([Type.Literal('critical'), Type.Literal('high'), Type.Literal('normal'), Type.Literal('low')]),
@@ -64,9 +65,11 @@ export const ReviewCase = Type.Object({
 export type ReviewCase = Static<typeof ReviewCase>;
 
 export const ReviewCaseList = Type.Object({ cases: Type.Array(ReviewCase) });
+export type ReviewCaseList = Static<typeof ReviewCaseList>;
 
 /** What the body of a decision must carry for an action, besides `action`. */
 export const ActionNeeds = Type.Array(Type.Union([Type.Literal('label'), Type.Literal('reason')]));
+export type ActionNeeds = Static<typeof ActionNeeds>;
 
 /** The actions the caller may take now, each with what its body needs (as the server checks it). */
 export const AllowedActions = {
@@ -123,6 +126,7 @@ export const CaseOutcome = Type.Object({
   pipeline: Type.String(),
   record_id: Type.String(),
 });
+export type CaseOutcome = Static<typeof CaseOutcome>;
 
 /** The record after a decision, with what became of the case. */
 export const DecidedRecord = Type.Composite([RecordView, Type.Object({ case_outcome: CaseOutcome })]);
@@ -141,6 +145,7 @@ export const BulkResult = Type.Object({
     }),
   ),
 });
+export type BulkResult = Static<typeof BulkResult>;
 
 /** The caller's authority on a case: per action yes, no, or its limit ("amount ≤ 500"), and why each refused action is refused. */
 export const Authority = Type.Object({
@@ -183,3 +188,4 @@ export const QueueFigures = Type.Object({
     pairs: Type.Array(Type.Object({ a: Type.String(), b: Type.String(), items: Type.Integer(), cohen_kappa: Type.Number() })),
   }),
 });
+export type QueueFigures = Static<typeof QueueFigures>;

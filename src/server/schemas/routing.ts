@@ -15,6 +15,7 @@ export const StoredThreshold = Type.Object(
   },
   { additionalProperties: true },
 );
+export type StoredThreshold = Static<typeof StoredThreshold>;
 
 /** A routing version: the calibrator and threshold routing uses, and its life (proposed, active, retired, rejected). */
 export const RoutingVersion = Type.Object({
@@ -126,6 +127,7 @@ export const RefitRun = Type.Object({
   rows: Nullable(Type.Object({ calibration: Type.Integer(), audit: Type.Integer(), review: Type.Integer() })),
   misclassified: Type.Integer(),
 });
+export type RefitRun = Static<typeof RefitRun>;
 
 /** The refit schedule from go-live and the refits that ran. */
 export const RefitSchedule = Type.Object({
@@ -143,6 +145,7 @@ export const RefitSchedule = Type.Object({
     }),
   ),
 });
+export type RefitSchedule = Static<typeof RefitSchedule>;
 
 /** Per window: accuracy estimated without labels beside accuracy realised from audit and review labels. */
 export const AccuracyWindows = Type.Object({
@@ -165,6 +168,7 @@ export const AccuracyWindows = Type.Object({
     }),
   ),
 });
+export type AccuracyWindows = Static<typeof AccuracyWindows>;
 
 /** Production misclassifications found by reviewers (verdict ≠ the model's label), newest first. */
 export const Misclassifications = Type.Object({
@@ -183,3 +187,4 @@ export const Misclassifications = Type.Object({
     }),
   ),
 });
+export type Misclassifications = Static<typeof Misclassifications>;
