@@ -451,14 +451,14 @@ describe('request ids, the request log, and methods a path does not have', () =>
 
       // One line per request (written once the answer is sent; the console's bundle logs nothing): its id, method, route
       // (the pattern, never the URL with its ids and query), status and time.
-      const requests = await waitFor(
+      const requests = (await waitFor(
         () => {
           const r = lines.filter((l) => l.msg === 'request');
-          return r.length >= 10 ? r : undefined;
+          return r.length >= 10 ? r : null;
         },
         5000,
         'a log line for each of the 10 API requests',
-      );
+      )) as Record<string, unknown>[];
       expect(requests.map((l) => `${l.method} ${l.route} ${l.status}`).slice(-6)).toEqual([
         'GET /v1/pipelines/:pipeline/records/:id 401',
         'POST null 405',

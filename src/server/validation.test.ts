@@ -8,7 +8,7 @@ import { describeValidation, validatorCompiler } from './validation.js';
 async function app() {
   const a = Fastify({ schemaErrorFormatter: describeValidation }).withTypeProvider<TypeBoxTypeProvider>();
   a.setValidatorCompiler(validatorCompiler);
-  a.setErrorHandler((err, _req, reply) => reply.code(400).send({ detail: err.message }));
+  a.setErrorHandler((err, _req, reply) => reply.code(400).send({ detail: (err as Error).message }));
   a.post(
     '/decide',
     {
