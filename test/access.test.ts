@@ -330,6 +330,37 @@ describe.each(backends)('access control and answers of every route, as each rout
     expect((await fetch(`${base}/v1/pipelines/other/records/scoped-other`, { headers: root.headers })).status).toBe(404);
   });
 
+  it("tells the console what the caller may do, from the routes' own rules, and what each action on a case needs", async () => {
+    const may = async (role: AccountRole) => (await json(fetch(`${base}/v1/auth/me`, { headers: (byRole[role] as Caller).headers }))).may;
+    const people = { claim_cases: true, decide_cases: true, decide_quarantine: true };
+    const leads = { decide_halts: true, approve_thresholds: true, replay_dead_letters: true };
+    expect(await may('admin')).toEqual({ ...people, ...leads });
+    expect(await may('lead')).toEqual({ ...people, ...leads });
+    expect(await may('reviewer')).toEqual({ ...people, decide_halts: false, approve_thresholds: false, replay_dead_letters: false });
+    const nothing = {
+      claim_cases: false,
+      decide_cases: false,
+      decide_quarantine: false,
+      ...{ decide_halts: false, approve_thresholds: false, replay_dead_letters: false },
+    };
+    expect(await may('viewer')).toEqual(nothing);
+    expect(await may('ingest')).toEqual(nothing);
+    // A read-only token of an admin may do none of the writes.
+    expect((await json(fetch(`${base}/v1/auth/me`, { headers: { authorization: `Bearer ${tok.adminReadOnly}` } }))).may).toEqual(nothing);
+
+    const kase = await json(fetch(`${base}/v1/review/cases/${ids.caseId}`, { headers: (byRole.admin as Caller).headers }));
+    expect(kase.allowed_actions).toEqual(['approve', 'relabel', 'reject', 'request_info', 'escalate']);
+    expect(kase.action_needs).toEqual({
+      approve: [],
+      relabel: ['label'],
+      reject: ['reason'],
+      request_info: ['reason'],
+      escalate: ['reason'],
+    });
+    const asViewer = await json(fetch(`${base}/v1/review/cases/${ids.caseId}`, { headers: (byRole.viewer as Caller).headers }));
+    expect([asViewer.allowed_actions, asViewer.action_needs]).toEqual([[], {}]);
+  });
+
   it('sends security headers: the console with a strict CSP, every API answer with nosniff', async () => {
     const page = await fetch(`${base}/queue`);
     await page.text();
