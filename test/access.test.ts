@@ -22,7 +22,7 @@ const NON_API_ROUTES = new Set(['GET /assets/*', ...CONSOLE_ROUTES.map((u) => `G
 type Answers = Record<string, { content?: Record<string, { schema: object }> } & Record<string, unknown>>;
 
 // Answers are checked against the route's own declared schemas (JSON Schema 2020-12, as OpenAPI 3.1).
-const ajv = createAjv({ strict: false, allErrors: true });
+const ajv = createAjv({ strict: false, allErrors: true }).addSchema(Problem);
 const validators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
 function validatorOf(schema: object) {
   let v = validators.get(schema);
@@ -53,8 +53,8 @@ function expectDeclared(route: RegisteredRoute, status: number, contentType: str
   const validate = validatorOf(schema as object);
   expect([op, validate(body) ? [] : validate.errors?.map((e) => `${e.instancePath} ${e.message}`)]).toEqual([op, []]);
   if (mediaType === 'application/problem+json') {
-    const problem = validatorOf(Problem);
-    expect([op, problem(body)]).toEqual([op, true]);
+    const problem = ajv.getSchema('Problem');
+    expect([op, problem?.(body)]).toEqual([op, true]);
   }
 }
 

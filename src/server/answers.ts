@@ -3,10 +3,13 @@
  * problems every route shares — the guard's 401 and 403, a request that fails its schema, the database not
  * answering — are added to each route by `addSharedAnswers`, so a route lists only its own.
  */
-import type { TSchema } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { RouteOptions } from 'fastify';
 import { TITLES } from './problem.js';
 import { Problem } from './schemas/common.js';
+
+/** The schemas answers refer to by `$id` (registered once with the app, listed once in the OpenAPI document). */
+export const SHARED_SCHEMAS = [Problem];
 
 /** A success answer: the schema, with what the answer means. */
 export function ok<T extends TSchema>(schema: T, description: string): T {
@@ -15,7 +18,7 @@ export function ok<T extends TSchema>(schema: T, description: string): T {
 
 /** A problem answer (application/problem+json) and when it happens. */
 export function problemAnswer(description: string) {
-  return { description, content: { 'application/problem+json': { schema: Problem } } } as const;
+  return { description, content: { 'application/problem+json': { schema: Type.Ref(Problem) } } } as const;
 }
 
 /** The problems a route can give, by status, each with when it happens. */

@@ -51,6 +51,8 @@ export async function registerApiDocument(app: FastifyInstance): Promise<void> {
       },
       security: [{ bearer: [] }, { session: [] }],
     },
+    // Shared schemas (registered with their `$id`) are listed under components.schemas by that name.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const rule = route.config?.access as RouteAccess | undefined;
       if (!schema || !rule) return { schema, url };

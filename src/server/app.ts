@@ -6,7 +6,7 @@ import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import type { Clock } from '../runtime/context.js';
 import type { Store } from '../store/db.js';
 import type { RouteAccess } from './access.js';
-import { addSharedAnswers } from './answers.js';
+import { addSharedAnswers, SHARED_SCHEMAS } from './answers.js';
 import { registerApiDocument } from './api-document.js';
 import { registerAuth, routeAccess } from './auth.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -109,6 +109,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   });
   const ruleOf = (route: string) => registered.find((r) => `${r.method} ${r.url}` === route)?.access;
 
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   registerRequestLog(app);
   registerBodyParsers(app, config.server.limits.maxDepth);
   await registerApiDocument(app);

@@ -23,7 +23,10 @@ export type JsonObject = Static<typeof JsonObject>;
 export const JsonSchema = Type.Object({}, { additionalProperties: true, description: 'A JSON Schema.' });
 export type JsonSchema = Static<typeof JsonSchema>;
 
-/** RFC 9457 problem details: every error the API answers. Some carry more members (`refused`, `pipelines`). */
+/**
+ * RFC 9457 problem details: every error the API answers. Some carry more members (`refused`, `pipelines`). Shared by
+ * reference (`$id`): the OpenAPI document lists it once, under components.
+ */
 export const Problem = Type.Object(
   {
     type: Type.String({ description: 'A URI naming the kind of problem.' }),
@@ -33,7 +36,7 @@ export const Problem = Type.Object(
     code: Type.String({ description: "Airlock's stable error code, e.g. NOT_FOUND, CONFLICT." }),
     instance: Type.Optional(Type.String({ description: 'The request path.' })),
   },
-  { description: 'RFC 9457 problem details' },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
 );
 export type Problem = Static<typeof Problem>;
 
