@@ -476,6 +476,10 @@ describe('request ids, the request log, and methods a path does not have', () =>
         expect(p).toMatchObject({ status: 405, title: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
         expect(p.detail).toBe(`${path} answers ${allow}, not ${method}`);
       }
+      // A write without a body is an empty object, checked by the route's schema like any other.
+      const empty = await fetch(`${base}/v1/auth/login`, { method: 'POST' });
+      expect([empty.status, (await json(empty)).detail]).toEqual([400, '"name" is required']);
+
       // A path the server does not have, or a file the console's bundle does not have: 404.
       expect((await fetch(`${base}/v1/no-such-route`, { method: 'POST' })).status).toBe(404);
       expect((await fetch(`${base}/assets/no-such-file.js`)).status).toBe(404);
@@ -485,17 +489,18 @@ describe('request ids, the request log, and methods a path does not have', () =>
       const requests = (await waitFor(
         () => {
           const r = lines.filter((l) => l.msg === 'request');
-          return r.length >= 10 ? r : null;
+          return r.length >= 11 ? r : null;
         },
         5000,
-        'a log line for each of the 10 API requests',
+        'a log line for each of the 11 API requests',
       )) as Record<string, unknown>[];
-      expect(requests.map((l) => `${l.method} ${l.route} ${l.status}`).slice(-6)).toEqual([
+      expect(requests.map((l) => `${l.method} ${l.route} ${l.status}`).slice(-7)).toEqual([
         'GET /v1/pipelines/:pipeline/records/:id 401',
         'POST null 405',
         'DELETE null 405',
         'PUT null 405',
         'GET null 405',
+        'POST /v1/auth/login 400',
         'POST null 404',
       ]);
       const first = requests.find((l) => l.request_id === 'client-7f3a.retry:2');

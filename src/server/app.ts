@@ -11,7 +11,7 @@ import { registerApiDocument } from './api-document.js';
 import { registerAuth, routeAccess } from './auth.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerBodyParsers } from './body.js';
-import { registerConsole } from './console.js';
+import { CONSOLE_ASSETS, registerConsole } from './console.js';
 import { registerContractRoutes } from './contract-routes.js';
 import { registerDecisionRoutes } from './decision-routes.js';
 import { registerDeliveryRoutes } from './delivery-routes.js';
@@ -103,7 +103,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
         url: r.url,
         access: routeAccess(r) as RouteAccess,
         schema,
-        hidden: schema?.hide === true || r.url === '/assets/*',
+        hidden: schema?.hide === true || r.url === CONSOLE_ASSETS,
       });
     }
   });
@@ -114,6 +114,11 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   registerBodyParsers(app, config.server.limits.maxDepth);
   await registerApiDocument(app);
   await registerAuth(app, rt);
+
+  // A write sent without a body is an empty object (`POST …/halt/accept` needs nothing more); its schema says the rest.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && (req.routeOptions.schema?.body as { type?: unknown } | undefined)?.type === 'object') req.body = {};
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const { problem: p, headers } = toProblem(err);

@@ -67,7 +67,7 @@ export function registerDecisionRoutes(app: Api, rt: Runtime): void {
             minItems: 1,
             maxItems: 500,
             description: 'Case ids.',
-            'x-expected': 'a list of 1 to 500 case ids',
+            'x-expected': '1 to 500 case ids',
           }),
           ...DecisionFields,
         }),

@@ -183,7 +183,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime): void {
         body: Type.Object({
           by,
           note: Type.Optional(Type.String()),
-          ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { 'x-expected': 'a list of dead-letter ids' })),
+          ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { 'x-expected': 'dead-letter ids' })),
           pipeline: Type.Optional(Type.String()),
           destination: Type.Optional(Type.String()),
           all: Type.Optional(Type.Boolean()),

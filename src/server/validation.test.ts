@@ -18,7 +18,7 @@ async function app() {
           note: Type.Optional(Type.String()),
           action: Type.Optional(Type.Union([Type.Literal('approve'), Type.Literal('reject')])),
           record: Type.Optional(Type.Object({ n: Type.Integer() })),
-          ids: Type.Optional(Type.Array(Type.Integer(), { minItems: 1, maxItems: 3, 'x-expected': 'a list of 1 to 3 case ids' })),
+          ids: Type.Optional(Type.Array(Type.Integer(), { minItems: 1, maxItems: 3, 'x-expected': '1 to 3 case ids' })),
         }),
       },
     },
@@ -56,7 +56,7 @@ describe('request validation', () => {
     expect(await detail({ name: 'a', note: 5 })).toBe('"note" must be a string');
     expect(await detail({ name: 'a', action: 'maybe' })).toBe('"action" must be one of approve, reject');
     expect(await detail({ name: 'a', record: { n: '5' } })).toBe('"record.n" must be a whole number');
-    expect(await detail({ name: 'a', ids: [] })).toBe('"ids" must be a list of 1 to 3 case ids');
+    expect(await detail({ name: 'a', ids: [] })).toBe('"ids" must list 1 to 3 case ids');
     expect(await detail({ name: 'a', ids: [1, 'x'] })).toBe('"ids[1]" must be a whole number');
     const ok = await a.inject({ method: 'POST', url: '/decide', payload: { name: 'a', ids: [1, 2] } });
     expect(ok.json()).toEqual({ name: 'a', ids: [1, 2] });

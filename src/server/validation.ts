@@ -71,8 +71,10 @@ function expected(schema: Record<string, unknown> | undefined): string | undefin
 function broken(e: VerboseError): string {
   const p = e.params as Record<string, unknown>;
   const s = e.parentSchema;
-  // A schema's own phrase (`x-expected`) says best what any of its rules wants; a type or a list of choices says itself.
-  if (typeof s?.['x-expected'] === 'string' && e.keyword !== 'required') return `must be ${s['x-expected']}`;
+  // A schema's own phrase (`x-expected`) says best what any of its rules wants (for a list: what it must list); a type
+  // or a set of choices says itself.
+  const phrase = s?.['x-expected'];
+  if (typeof phrase === 'string' && e.keyword !== 'required') return s?.type === 'array' ? `must list ${phrase}` : `must be ${phrase}`;
   switch (e.keyword) {
     case 'required':
       return 'is required';
