@@ -18,17 +18,11 @@ const TAGS = [
   { name: 'system', description: 'Probes, metrics and this document.' },
 ];
 
-/** The access rule in words, for the operation's description. */
-function accessSentence(rule: RouteAccess): string {
-  if (rule.public) return `Access: anyone (${rule.why}).`;
-  const pipelines = rule.anyPipeline ? '; a token scoped to some pipelines may call it' : '';
-  return `Access: ${rule.roles.join(', ')}; a token needs the "${rule.action}" scope${pipelines}.`;
-}
-
 /**
  * Registers @fastify/swagger: the OpenAPI 3.1 document is generated from the routes themselves (their schemas,
- * summaries, operation ids and tags), and each operation shows its access rule: `x-airlock-access`,
- * `x-airlock-roles` and `x-airlock-scope`, a sentence in its description, and `security: []` when anyone may call it.
+ * summaries, operation ids and tags), and each operation shows its access rule: `x-airlock-access` (roles, token
+ * scope, whether a token scoped to some pipelines may call it; or why anyone may), `x-airlock-roles` and
+ * `x-airlock-scope`, and `security: []` when anyone may call it.
  * Must be registered before the routes.
  */
 export async function registerApiDocument(app: FastifyInstance): Promise<void> {
@@ -57,7 +51,6 @@ export async function registerApiDocument(app: FastifyInstance): Promise<void> {
       const rule = route.config?.access as RouteAccess | undefined;
       if (!schema || !rule) return { schema, url };
       const base = schema as Record<string, unknown>;
-      const description = [base.description, accessSentence(rule)].filter(Boolean).join('\n\n');
       const access = rule.public
         ? { security: [], 'x-airlock-access': { public: true, why: rule.why } }
         : {
@@ -65,7 +58,7 @@ export async function registerApiDocument(app: FastifyInstance): Promise<void> {
             'x-airlock-roles': rule.roles,
             'x-airlock-scope': rule.action,
           };
-      return { schema: { ...base, description, ...access } as typeof schema, url };
+      return { schema: { ...base, ...access } as typeof schema, url };
     },
   });
 }
