@@ -515,3 +515,21 @@ describe('request ids, the request log, and methods a path does not have', () =>
     }
   });
 });
+
+describe('a route without an access rule', () => {
+  it('does not register: the server names the route and where its rule goes', async () => {
+    const db = await createTestDatabase('sqlite');
+    const server = await createServer(parseConfig(JSON.stringify({ database: db.url, logging: { level: 'silent' } })), {
+      logger: createLogger('silent'),
+      role: 'api',
+    });
+    try {
+      expect(() => server.app.get('/v1/version', async () => ({ version: '1' }))).toThrow(
+        'route GET /v1/version has no access rule: give it config: { access } (src/server/access.ts)',
+      );
+    } finally {
+      await server.close();
+      await db.drop();
+    }
+  });
+});
