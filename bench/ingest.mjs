@@ -9,7 +9,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { createAirlock } from '../dist/pipeline/airlock.js';
-import { parseNdjsonBody } from '../dist/server/app.js';
+import { parseNdjsonBody } from '../dist/server/body.js';
 import { recreateBenchDatabase } from './postgres.mjs';
 import { benchConfig, ndjsonBatches, PIPELINE, TICKET_SCHEMA } from './workload.mjs';
 
@@ -140,7 +140,7 @@ async function airlockIngest(config, batches) {
     let quarantined = 0;
     const started = performance.now();
     for (const text of batches) {
-      const { items } = parseNdjsonBody(text); // what POST …/records does with an NDJSON body
+      const items = parseNdjsonBody(text); // what POST …/records does with an NDJSON body
       const result = await airlock.ingestor.ingest(PIPELINE, items);
       if (result.accepted.length !== items.length)
         throw new Error(`Airlock refused ${result.refused.length} records: ${result.refused[0]?.message}`);

@@ -1,11 +1,13 @@
 // Time budget: 60 s for the file (both backends); about 10 s on 2 loaded cores.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountRole, addUser, createToken, ROLES } from '../src/accounts/accounts.js';
 import { parseConfig } from '../src/config/load.js';
+import { createAjv } from '../src/contract/ajv.js';
 import { createLogger } from '../src/runtime/logger.js';
-import { type AirlockServer, createServer } from '../src/server/app.js';
-import { accessOf } from '../src/server/auth.js';
+import { type AirlockServer, createServer, type RegisteredRoute } from '../src/server/app.js';
 import { CONSOLE_ROUTES } from '../src/server/console.js';
+import { Problem } from '../src/server/schemas/common.js';
 import { backends, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { json } from './support/json.js';
 import { type ModelServer, type Receiver, startModelServer, startReceiver, waitFor } from './support/servers.js';
@@ -15,6 +17,46 @@ import { type ModelServer, type Receiver, startModelServer, startReceiver, waitF
  * index.html for each client-side route) and its static bundle. They hold no data; the pages read through /v1.
  */
 const NON_API_ROUTES = new Set(['GET /assets/*', ...CONSOLE_ROUTES.map((u) => `GET ${u}`)]);
+
+/** The answers a route declares, by status: a schema per media type. */
+type Answers = Record<string, { content?: Record<string, { schema: object }> } & Record<string, unknown>>;
+
+// Answers are checked against the route's own declared schemas (JSON Schema 2020-12, as OpenAPI 3.1).
+const ajv = createAjv({ strict: false, allErrors: true }).addSchema(Problem);
+const validators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
+function validatorOf(schema: object) {
+  let v = validators.get(schema);
+  if (!v) validators.set(schema, (v = ajv.compile(schema)));
+  return v;
+}
+
+/** The schema a route declares for an answer's status and media type (undefined when it declares none). */
+function declaredSchema(route: RegisteredRoute, status: number, mediaType: string): object | undefined {
+  const answer = (route.schema?.response as Answers | undefined)?.[String(status)];
+  if (!answer) return undefined;
+  if (answer.content) return answer.content[mediaType]?.schema;
+  return mediaType === 'application/json' ? answer : undefined;
+}
+
+/**
+ * Checks an answer against what its route declares: a 2xx body against the route's schema for that status, any
+ * other answer as an RFC 9457 problem with a status the route lists. A schema that lies (a field of the wrong type, a
+ * required field missing) fails here with the route and the path of the value.
+ */
+function expectDeclared(route: RegisteredRoute, status: number, contentType: string, text: string): void {
+  const op = `${route.method} ${route.url} → ${status}`;
+  const mediaType = contentType.split(';')[0].trim();
+  const schema = declaredSchema(route, status, mediaType);
+  expect(schema, `${op}: the route declares this answer (${mediaType})`).toBeDefined();
+  if (!mediaType.endsWith('json')) return;
+  const body = JSON.parse(text);
+  const validate = validatorOf(schema as object);
+  expect([op, validate(body) ? [] : validate.errors?.map((e) => `${e.instancePath} ${e.message}`)]).toEqual([op, []]);
+  if (mediaType === 'application/problem+json') {
+    const problem = ajv.getSchema('Problem');
+    expect([op, problem?.(body)]).toEqual([op, true]);
+  }
+}
 
 /** Routes anyone may call: probes, the sign-in itself, and this document. Everything else must answer 401 anonymously. */
 const EXPECTED_PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /v1/auth/login']);
@@ -31,7 +73,7 @@ interface Caller {
   headers: Record<string, string>;
 }
 
-describe.each(backends)('access control on every route, read from the OpenAPI document, on %s', (backend) => {
+describe.each(backends)('access control and answers of every route, as each route declares them, on %s', (backend) => {
   let db: TestDatabase;
   let model: ModelServer;
   let receiver: Receiver;
@@ -141,56 +183,101 @@ describe.each(backends)('access control on every route, read from the OpenAPI do
     });
   }
 
-  async function call(method: string, route: string, headers: Record<string, string>) {
-    const write = method !== 'GET' && method !== 'HEAD';
-    const res = await fetch(`${base}${fill(route)}`, {
-      method,
+  /** A generic body for writes: enough fields for most routes, and refused before it is read when the caller may not. */
+  const PROBE = { id: 'probe', text: 'x', name: 'probe-user', role: 'viewer', label: 'x', reason: 'r' };
+
+  /** Calls a route with real ids, and checks the answer against the route's declared answers. */
+  async function call(r: RegisteredRoute, headers: Record<string, string>, body: Record<string, unknown> = PROBE) {
+    const write = r.method !== 'GET' && r.method !== 'HEAD';
+    const res = await fetch(`${base}${fill(r.url)}`, {
+      method: r.method,
       headers: write ? { ...headers, 'content-type': 'application/json' } : headers,
-      body: write ? JSON.stringify({ id: 'probe', text: 'x', name: 'probe-user', role: 'viewer', label: 'x', reason: 'r' }) : undefined,
+      body: write ? JSON.stringify(body) : undefined,
     });
-    const body = await res.text();
-    return { status: res.status, detail: (body.startsWith('{') ? JSON.parse(body).detail : body) as string };
+    const text = await res.text();
+    expectDeclared(r, res.status, res.headers.get('content-type') ?? '', text);
+    checked.answers++;
+    if (res.status < 300) checked.successes++;
+    return { status: res.status, detail: (text.startsWith('{') ? JSON.parse(text).detail : text) as string };
   }
+  const checked = { answers: 0, successes: 0 };
 
-  async function operations(): Promise<string[]> {
+  /** The routes of the HTTP API, as the server registered them, each with its own access rule. */
+  const apiRoutes = () => server.registered.filter((r) => !r.hidden);
+
+  it('lists in the OpenAPI document exactly the routes the server registered, each with an id, a summary and typed answers', async () => {
     const doc = await json(fetch(`${base}/openapi.json`));
-    const ops: string[] = [];
-    for (const [p, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
-      for (const m of Object.keys(methods)) ops.push(`${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`);
+    expect(doc.openapi).toBe('3.1.0');
+    const documented: string[] = [];
+    const operationIds = new Set<string>();
+    for (const [p, methods] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
+      for (const [m, op] of Object.entries(methods)) {
+        const name = `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`;
+        documented.push(name);
+        expect([name, typeof op.operationId, typeof op.summary, Array.isArray(op.tags)]).toEqual([name, 'string', 'string', true]);
+        expect(operationIds.has(op.operationId as string), `${name}: operationId ${op.operationId} is unique`).toBe(false);
+        operationIds.add(op.operationId as string);
+        const responses = op.responses as Record<string, { content?: Record<string, { schema?: object }> }>;
+        const statuses = Object.keys(responses);
+        expect(
+          statuses.some((s) => s.startsWith('2')),
+          `${name} declares a success`,
+        ).toBe(true);
+        for (const status of statuses) {
+          const content = responses[status].content ?? {};
+          const types = Object.keys(content);
+          expect(types.length, `${name} ${status} has a typed answer`).toBeGreaterThan(0);
+          for (const t of types) expect(content[t].schema, `${name} ${status} ${t} has a schema`).toBeDefined();
+          // Errors are problems; a route may also declare a 4xx that carries a result (422: a release that did not pass).
+          if (!status.startsWith('2')) expect([name, status, types.length]).toEqual([name, status, 1]);
+          if (['401', '403', '404', '409', '503'].includes(status))
+            expect([name, status, types]).toEqual([name, status, ['application/problem+json']]);
+        }
+        const access = op['x-airlock-access'] as { public?: boolean } | undefined;
+        expect(access, `${name} shows its access rule`).toBeDefined();
+        if (!access?.public) expect([name, '401' in responses, '403' in responses]).toEqual([name, true, true]);
+        // Path parameters are described (name, in: path).
+        for (const param of p.match(/\{(\w+)\}/g) ?? []) {
+          const params = (op.parameters ?? []) as { name: string; in: string }[];
+          expect(
+            params.some((x) => x.in === 'path' && `{${x.name}}` === param),
+            `${name} describes ${param}`,
+          ).toBe(true);
+        }
+      }
     }
-    return ops.sort();
-  }
-
-  it('lists in the OpenAPI document exactly the routes the server registered (apart from the console pages)', async () => {
-    const registered = [...new Set(server.routes)].filter((r) => !NON_API_ROUTES.has(r)).sort();
-    const documented = await operations();
-    expect(documented).toEqual(registered);
-    // Every non-API route is one the server registered: the list above cannot hide a route that does not exist.
-    for (const r of NON_API_ROUTES) expect(server.routes).toContain(r);
+    const registered = apiRoutes().map((r) => `${r.method} ${r.url}`);
+    expect(documented.sort()).toEqual([...new Set(registered)].sort());
+    // The routes left out are exactly the console's page shell and bundle, and the server registered each of them.
+    expect(
+      server.registered
+        .filter((r) => r.hidden)
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual([...NON_API_ROUTES].sort());
   });
 
   it('refuses every operation to an anonymous caller, a role that may not call it, and a token without its scope', async () => {
-    const config = server.airlock.runtime.config;
     let routes = 0;
     let refusals = 0;
     const publicOps: string[] = [];
-    for (const op of await operations()) {
-      const [method, route] = op.split(' ');
-      const rule = accessOf(method, route, { metricsPublic: config.server.metricsPublic });
+    for (const r of apiRoutes()) {
+      const op = `${r.method} ${r.url}`;
+      const rule = r.access;
       expect(rule, `${op} has an access rule`).toBeDefined();
       routes++;
-      if (!rule || rule.public) {
+      if (rule.public) {
         publicOps.push(op);
         continue;
       }
-      const anon = await call(method, route, {});
+      const anon = await call(r, {});
       expect([op, anon.status]).toEqual([op, 401]);
       refusals++;
 
       // Every role the table does not list for this route: 403 from the role check.
       for (const role of ROLES.filter((r) => !rule.roles.includes(r))) {
         const caller = byRole[role] as Caller;
-        const res = await call(method, route, caller.headers);
+        const res = await call(r, caller.headers);
         expect([op, caller.who, res.status]).toEqual([op, caller.who, 403]);
         expect(res.detail).toContain('this needs the role');
         refusals++;
@@ -198,30 +285,30 @@ describe.each(backends)('access control on every route, read from the OpenAPI do
 
       // The widest role, through a token that lacks the scope this route needs: 403 naming the scope.
       const lacking = rule.action === 'read' ? tok.adminIngestOnly : tok.adminReadOnly;
-      const scoped = await call(method, route, { authorization: `Bearer ${lacking}` });
+      const scoped = await call(r, { authorization: `Bearer ${lacking}` });
       expect([op, 'token without the scope', scoped.status]).toEqual([op, 'token without the scope', 403]);
       expect(scoped.detail).toContain(`needs the "${rule.action}" scope`);
       refusals++;
 
       // A token scoped to another pipeline: refused on this pipeline's routes and on routes spanning every pipeline.
       if (!rule.anyPipeline) {
-        const other = await call(method, route, { authorization: `Bearer ${tok.adminOtherPipeline}` });
+        const other = await call(r, { authorization: `Bearer ${tok.adminOtherPipeline}` });
         expect([op, 'token of pipeline other', other.status]).toEqual([op, 'token of pipeline other', 403]);
         expect(other.detail).toContain('this token is scoped to pipelines other');
         refusals++;
       }
 
-      // And the check is not a blanket refusal: an allowed caller reads (writes are not replayed here: they change state).
-      if (method === 'GET') {
+      // And the check is not a blanket refusal: an allowed caller reads (writes are replayed in the last test).
+      if (r.method === 'GET') {
         const allowed = byRole[rule.roles[0]] as Caller;
-        const ok = await call(method, route, allowed.headers);
+        const ok = await call(r, allowed.headers);
         expect([op, allowed.who, [401, 403].includes(ok.status)]).toEqual([op, allowed.who, false]);
       }
     }
     expect(new Set(publicOps)).toEqual(EXPECTED_PUBLIC);
     for (const op of publicOps) {
-      const [method, route] = op.split(' ');
-      if (method === 'GET') expect([op, (await call(method, route, {})).status]).toEqual([op, 200]);
+      const r = apiRoutes().find((x) => `${x.method} ${x.url}` === op) as RegisteredRoute;
+      if (r.method === 'GET') expect([op, (await call(r, {})).status]).toEqual([op, 200]);
     }
     expect(routes).toBeGreaterThanOrEqual(50);
     console.log(`access (${backend}): ${routes} operations checked, ${publicOps.length} public, ${refusals} refusals asserted`);
@@ -241,6 +328,37 @@ describe.each(backends)('access control on every route, read from the OpenAPI do
     // Nothing of the refused request was stored.
     const root = byRole.admin as Caller;
     expect((await fetch(`${base}/v1/pipelines/other/records/scoped-other`, { headers: root.headers })).status).toBe(404);
+  });
+
+  it("tells the console what the caller may do, from the routes' own rules, and what each action on a case needs", async () => {
+    const may = async (role: AccountRole) => (await json(fetch(`${base}/v1/auth/me`, { headers: (byRole[role] as Caller).headers }))).may;
+    const people = { claim_cases: true, decide_cases: true, decide_quarantine: true };
+    const leads = { decide_halts: true, approve_thresholds: true, replay_dead_letters: true };
+    expect(await may('admin')).toEqual({ ...people, ...leads });
+    expect(await may('lead')).toEqual({ ...people, ...leads });
+    expect(await may('reviewer')).toEqual({ ...people, decide_halts: false, approve_thresholds: false, replay_dead_letters: false });
+    const nothing = {
+      claim_cases: false,
+      decide_cases: false,
+      decide_quarantine: false,
+      ...{ decide_halts: false, approve_thresholds: false, replay_dead_letters: false },
+    };
+    expect(await may('viewer')).toEqual(nothing);
+    expect(await may('ingest')).toEqual(nothing);
+    // A read-only token of an admin may do none of the writes.
+    expect((await json(fetch(`${base}/v1/auth/me`, { headers: { authorization: `Bearer ${tok.adminReadOnly}` } }))).may).toEqual(nothing);
+
+    const kase = await json(fetch(`${base}/v1/review/cases/${ids.caseId}`, { headers: (byRole.admin as Caller).headers }));
+    expect(kase.allowed_actions).toEqual(['approve', 'relabel', 'reject', 'request_info', 'escalate']);
+    expect(kase.action_needs).toEqual({
+      approve: [],
+      relabel: ['label'],
+      reject: ['reason'],
+      request_info: ['reason'],
+      escalate: ['reason'],
+    });
+    const asViewer = await json(fetch(`${base}/v1/review/cases/${ids.caseId}`, { headers: (byRole.viewer as Caller).headers }));
+    expect([asViewer.allowed_actions, asViewer.action_needs]).toEqual([[], {}]);
   });
 
   it('sends security headers: the console with a strict CSP, every API answer with nosniff', async () => {
@@ -266,6 +384,26 @@ describe.each(backends)('access control on every route, read from the OpenAPI do
       expect([p, res.headers.get('x-content-type-options')]).toEqual([p, 'nosniff']);
     }
   });
+
+  it('answers every write of an allowed caller as the route declares (a success schema, or a listed problem)', async () => {
+    // Extra fields some writes need; the rest take the generic body. Signing out goes last: it ends the session.
+    const extra: Record<string, Record<string, unknown>> = {
+      'POST /v1/review/cases/bulk': { ids: [Number(ids.caseId)], action: 'approve' },
+      'POST /v1/auth/login': { name: PEOPLE.viewer.name, password: PEOPLE.viewer.password },
+    };
+    const writes = apiRoutes()
+      .filter((r) => r.method !== 'GET')
+      .sort((a, b) => Number(a.url === '/v1/auth/logout') - Number(b.url === '/v1/auth/logout'));
+    const before = checked.successes;
+    for (const r of writes) {
+      const caller = r.access.public ? { headers: {} } : (byRole[r.access.roles[0]] as Caller);
+      const res = await call(r, caller.headers, { ...PROBE, ...extra[`${r.method} ${r.url}`] });
+      expect([r.method, r.url, res.status < 500]).toEqual([r.method, r.url, true]);
+    }
+    // Most writes succeed here (the rest answer a declared problem: not halted, not quarantined, no such version).
+    expect(checked.successes - before).toBeGreaterThanOrEqual(12);
+    console.log(`answers (${backend}): ${checked.answers} answers checked against their route's schemas, ${checked.successes} successes`);
+  });
 });
 
 describe('server.metrics_public: false', () => {
@@ -290,6 +428,105 @@ describe('server.metrics_public: false', () => {
       const doc = await json(fetch(`${base}/openapi.json`));
       expect(doc.paths['/metrics'].get['x-airlock-roles']).toContain('viewer');
       expect(doc.paths['/healthz'].get.security).toEqual([]);
+    } finally {
+      await server.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('request ids, the request log, and methods a path does not have', () => {
+  it('echoes a safe X-Request-Id (else makes one), logs one line per request with it, and answers 405 with Allow', async () => {
+    const db = await createTestDatabase('sqlite');
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const config = parseConfig(JSON.stringify({ database: db.url, logging: { level: 'info' } }));
+    const server = await createServer(config, { logger: createLogger('info', sink), role: 'api' });
+    try {
+      const base = (await server.listen({ port: 0, host: '127.0.0.1' })) as string;
+      const given = await fetch(`${base}/healthz`, { headers: { 'x-request-id': 'client-7f3a.retry:2' } });
+      expect(given.status).toBe(200);
+      expect(given.headers.get('x-request-id')).toBe('client-7f3a.retry:2');
+      // An id that is too long or has other characters is not taken: a new one is made (and echoed).
+      for (const bad of ['x'.repeat(129), 'two words', '<script>']) {
+        const res = await fetch(`${base}/healthz`, { headers: { 'x-request-id': bad } });
+        expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      }
+      const refused = await fetch(`${base}/v1/pipelines/tickets/records/r-9?token=secret-in-query`);
+      expect(refused.status).toBe(401);
+      const id = refused.headers.get('x-request-id');
+      expect(id).toBeTruthy();
+
+      // A path the server has, with a method it does not: 405, the methods it has, and a problem body.
+      for (const [method, path, allow] of [
+        ['POST', '/healthz', 'GET, HEAD'],
+        ['DELETE', '/v1/pipelines', 'GET, HEAD'],
+        ['PUT', '/v1/review/cases/12', 'GET, HEAD'],
+        ['GET', '/v1/review/next', 'POST'],
+      ] as const) {
+        const res = await fetch(`${base}${path}`, { method });
+        expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        const p = await json(res);
+        expect(p).toMatchObject({ status: 405, title: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
+        expect(p.detail).toBe(`${path} answers ${allow}, not ${method}`);
+      }
+      // A write without a body is an empty object, checked by the route's schema like any other.
+      const empty = await fetch(`${base}/v1/auth/login`, { method: 'POST' });
+      expect([empty.status, (await json(empty)).detail]).toEqual([400, '"name" is required']);
+
+      // A path the server does not have, or a file the console's bundle does not have: 404.
+      expect((await fetch(`${base}/v1/no-such-route`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${base}/assets/no-such-file.js`)).status).toBe(404);
+
+      // One line per request (written once the answer is sent; the console's bundle logs nothing): its id, method, route
+      // (the pattern, never the URL with its ids and query), status and time.
+      const requests = (await waitFor(
+        () => {
+          const r = lines.filter((l) => l.msg === 'request');
+          return r.length >= 11 ? r : null;
+        },
+        5000,
+        'a log line for each of the 11 API requests',
+      )) as Record<string, unknown>[];
+      expect(requests.map((l) => `${l.method} ${l.route} ${l.status}`).slice(-7)).toEqual([
+        'GET /v1/pipelines/:pipeline/records/:id 401',
+        'POST null 405',
+        'DELETE null 405',
+        'PUT null 405',
+        'GET null 405',
+        'POST /v1/auth/login 400',
+        'POST null 404',
+      ]);
+      const first = requests.find((l) => l.request_id === 'client-7f3a.retry:2');
+      expect(first).toMatchObject({ method: 'GET', route: '/healthz', status: 200 });
+      expect(typeof first?.ms).toBe('number');
+      expect(requests.find((l) => l.request_id === id)).toMatchObject({ route: '/v1/pipelines/:pipeline/records/:id', status: 401 });
+      expect(JSON.stringify(lines)).not.toContain('secret-in-query');
+      expect(JSON.stringify(lines)).not.toContain('r-9');
+    } finally {
+      await server.close().catch(() => {});
+      await db.drop();
+    }
+  });
+});
+
+describe('a route without an access rule', () => {
+  it('does not register: the server names the route and where its rule goes', async () => {
+    const db = await createTestDatabase('sqlite');
+    const server = await createServer(parseConfig(JSON.stringify({ database: db.url, logging: { level: 'silent' } })), {
+      logger: createLogger('silent'),
+      role: 'api',
+    });
+    try {
+      expect(() => server.app.get('/v1/version', async () => ({ version: '1' }))).toThrow(
+        'route GET /v1/version has no access rule: give it config: { access } (src/server/access.ts)',
+      );
     } finally {
       await server.close();
       await db.drop();

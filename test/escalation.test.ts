@@ -112,12 +112,11 @@ pipelines:
     await round();
     // Levels at 30 min and 2 h, the chain once more after it (period 3 h 30 min): 0:1, 0:2, 1:1, 1:2. Steps that
     // came due in one round are sent at once, so they may arrive in either order: each once is the promise.
-    expect(webhookSteps().filter((s) => s.startsWith('escalation')).sort()).toEqual([
-      'escalation 0:1',
-      'escalation 0:2',
-      'escalation 1:1',
-      'escalation 1:2',
-    ]);
+    expect(
+      webhookSteps()
+        .filter((s) => s.startsWith('escalation'))
+        .sort(),
+    ).toEqual(['escalation 0:1', 'escalation 0:2', 'escalation 1:1', 'escalation 1:2']);
     const rows = await processes[1].runtime.store.db
       .selectFrom('case_escalations')
       .select(['repeat', 'level'])

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { CONSOLE_PAGE } from './access.js';
 
 /**
  * The console's client-side routes (web/src/App.tsx): each answers the app's index.html, which then shows the page.
@@ -26,6 +27,9 @@ export const CONSOLE_ROUTES = [
   '/pipelines/:pipeline/drift/:field',
   '/pipelines/:pipeline/readiness',
 ];
+
+/** The console's bundle, served by @fastify/static (hashed file names, cached for good). */
+export const CONSOLE_ASSETS = '/assets/*';
 
 /**
  * The page's policy: scripts only from this origin (the bundle; no inline script, no eval), data only from this
@@ -74,7 +78,8 @@ export async function registerConsole(app: FastifyInstance, dir: string = consol
     logLevel: 'silent',
   });
   for (const url of CONSOLE_ROUTES) {
-    app.get(url, async (_req, reply) => {
+    // Not part of the HTTP API: left out of the OpenAPI document.
+    app.get(url, { schema: { hide: true }, config: { access: CONSOLE_PAGE } }, async (_req, reply) => {
       securityHeaders(reply).header('cache-control', 'no-cache');
       if (!existsSync(path.join(dir, 'index.html'))) {
         return reply

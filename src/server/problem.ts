@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { AirlockError } from '../errors.js';
 
-/** RFC 9457 problem details. */
+/** RFC 9457 problem details (its schema: src/server/schemas/common.ts). */
 export interface Problem {
   type: string;
   title: string;
@@ -11,13 +11,18 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-const TITLES: Record<number, string> = {
+/** The title of each status the API answers with a problem (RFC 9110 §15). */
+export const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',

@@ -1,22 +1,31 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AirlockError } from '../errors.js';
+import { Type } from '@sinclair/typebox';
 import { readinessReport } from '../readiness/index.js';
 import type { Runtime } from '../runtime/context.js';
+import { PEOPLE, read } from './access.js';
+import { ok, problems } from './answers.js';
+import { type Api, knownPipeline, PipelineParam } from './api.js';
+import { ReadinessReport } from './schemas/readiness.js';
 
 /** The production-readiness report of a pipeline: the same JSON as `airlock readiness --json`. */
-export function registerReadinessRoutes(app: FastifyInstance, rt: Runtime): void {
+export function registerReadinessRoutes(app: Api, rt: Runtime): void {
   app.get(
     '/v1/pipelines/:pipeline/readiness',
-    async (req: FastifyRequest<{ Params: { pipeline: string }; Querystring: { min_score?: string } }>) => {
-      const { pipeline } = req.params;
-      if (!rt.config.pipelines[pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
-      let minScore: number | undefined;
-      if (req.query.min_score !== undefined) {
-        minScore = Number(req.query.min_score);
-        if (req.query.min_score.trim() === '' || !Number.isFinite(minScore) || minScore < 0)
-          throw new AirlockError('BAD_REQUEST', `min_score must be a number of points, 0 or more, got "${req.query.min_score}"`);
-      }
-      return readinessReport(rt.store, rt.config, pipeline, { now: rt.clock.now(), minScore });
+    {
+      schema: {
+        operationId: 'getReadiness',
+        summary: 'The production-readiness report: score, sections and checks with evidence and fix (as airlock readiness --json)',
+        tags: ['readiness'],
+        params: Type.Object({ pipeline: PipelineParam }),
+        querystring: Type.Object({
+          min_score: Type.Optional(
+            Type.Number({ minimum: 0, 'x-expected': 'a number of points, 0 or more', description: 'The score the gate needs.' }),
+          ),
+        }),
+        response: { 200: ok(ReadinessReport, 'The report.'), ...problems({ 404: 'Unknown pipeline.' }) },
+      },
+      config: { access: read(PEOPLE) },
     },
+    async (req) =>
+      readinessReport(rt.store, rt.config, knownPipeline(rt, req.params.pipeline), { now: rt.clock.now(), minScore: req.query.min_score }),
   );
 }

@@ -1,44 +1,54 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { REVIEW_ACTIONS, type ReviewAction } from '../config/sections/review.js';
 import { AirlockError } from '../errors.js';
-import { actionsFor, actOnCase } from '../pipeline/decisions.js';
+import { actionsFor, parseDecision } from '../pipeline/decisions.js';
 import { redactionFor, visibleMatch } from '../pipeline/redaction.js';
 import { caseView, getRecordView } from '../pipeline/view.js';
+import { authorityMatrix, mayAct } from '../review/authority.js';
+import { caseTypeOf } from '../review/cases.js';
 import { claimNextCase, heartbeat, holderOf, type Reviewer, releaseClaim, teamsOf } from '../review/queue.js';
-import { type QueueAction, type QueueCase, queueCaseOf, queueMetrics } from '../review/queue-stats.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, listCases } from '../store/cases.js';
 import type { ReviewCaseRow } from '../store/tables.js';
+import { DECIDERS, PEOPLE, read, write } from './access.js';
+import { ok, problems } from './answers.js';
+import { type Api, positiveId } from './api.js';
 import { actorOf, type Principal } from './auth.js';
+import type { RecordView } from './schemas/records.js';
+import {
+  Authority,
+  CaseDetail,
+  type CaseReason,
+  NextCase,
+  type ReviewCase,
+  ReviewCaseList,
+  ReviewCase as ReviewCaseSchema,
+} from './schemas/review.js';
 
-function parseCaseId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new AirlockError('NOT_FOUND', `review case ${raw} does not exist`);
-  return id;
-}
-
-function bodyOf(req: FastifyRequest): Record<string, unknown> {
-  const b = req.body as { items?: unknown[]; single?: boolean } | undefined;
-  if (!b) return {};
-  const v = b.items?.[0];
-  if (!b.single || v === null || typeof v !== 'object' || Array.isArray(v)) throw new AirlockError('BAD_REQUEST', 'send one JSON object');
-  return v as Record<string, unknown>;
-}
+const CaseParams = Type.Object({ id: Type.String({ description: 'A review case id (a positive whole number).' }) });
+/** With server.auth: off, the reviewer acting (else the signed-in user). */
+const by = Type.Optional(Type.String({ description: 'With server.auth: off, who acts (else the signed-in user).' }));
 
 /** The acting reviewer: the signed-in user (with auth off: the `by` the client names, as an admin). */
-function reviewerOf(req: FastifyRequest, body: Record<string, unknown> = {}): Reviewer {
+export function reviewerOf(req: { principal?: Principal }, claimed?: unknown): Reviewer {
   const p = req.principal as Principal;
-  return { name: actorOf(req, body.by) ?? p.name, role: p.role };
+  return { name: actorOf(req as Parameters<typeof actorOf>[0], claimed) ?? p.name, role: p.role };
 }
 
 /** The queue's view of a case: its SLA clocks (pause-adjusted), who holds it and until when. */
-function queueCaseView(c: ReviewCaseRow, now: number) {
+export function queueCaseView(c: ReviewCaseRow, now: number): ReviewCase {
   const paused = Number(c.paused_ms) + (c.waiting_since !== null ? now - Number(c.waiting_since) : 0);
   const due = c.sla_due_at === null ? null : Number(c.sla_due_at) + paused;
   const firstDue = c.first_action_due_at === null || c.first_action_at !== null ? null : Number(c.first_action_due_at) + paused;
   const holder = holderOf(c, now);
+  const view = caseView(c);
   return {
-    ...caseView(c),
-    priority: ['critical', 'high', 'normal', 'low'][Number(c.priority)] ?? 'normal',
+    ...view,
+    // A case always has its creation time (the column is not null).
+    created_at: view.created_at as string,
+    reason: view.reason as CaseReason | null,
+    resolution: view.resolution as ReviewCase['resolution'],
+    priority: (['critical', 'high', 'normal', 'low'] as const)[Number(c.priority)] ?? 'normal',
     state: c.state,
     reviews_required: Number(c.reviews_required),
     held_by: holder,
@@ -52,6 +62,33 @@ function queueCaseView(c: ReviewCaseRow, now: number) {
       breached: (due !== null && now > due) || (firstDue !== null && now > firstDue),
     },
   };
+}
+
+/**
+ * What each action's body needs besides `action`, asked of the decision parser itself (src/pipeline/decisions.ts):
+ * the console marks those inputs required and keeps no copy of the rule.
+ */
+const NEEDS: Record<ReviewAction, ('label' | 'reason')[]> = Object.fromEntries(
+  REVIEW_ACTIONS.map((action) => {
+    const accepts = (body: Record<string, unknown>) => {
+      try {
+        parseDecision({ action, ...body }, null);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const needs: ('label' | 'reason')[] = [];
+    if (!accepts({ reason: 'r' })) needs.push('label');
+    if (!accepts({ label: 'l' })) needs.push('reason');
+    return [action, needs];
+  }),
+) as Record<ReviewAction, ('label' | 'reason')[]>;
+
+/** The actions the reviewer may take on the case now, with what each needs. */
+export async function allowedActionsOf(rt: Runtime, c: ReviewCaseRow, r: Reviewer) {
+  const allowed = await actionsFor(rt, c, r);
+  return { allowed_actions: allowed, action_needs: Object.fromEntries(allowed.map((a) => [a, NEEDS[a]])) };
 }
 
 /** The stored bodies of the cases' records, by pipeline and record id. */
@@ -69,165 +106,200 @@ async function bodiesOf(db: Runtime['store']['db'], cases: ReviewCaseRow[]): Pro
   return out;
 }
 
-/** The queue, the claim with its lease, decisions with authority, and the queue's figures. */
-export function registerReviewRoutes(app: FastifyInstance, rt: Runtime): void {
+/** The queue: cases (most urgent first), one case with what the caller may do, the claim with its lease, authority. */
+export function registerReviewRoutes(app: Api, rt: Runtime): void {
   const db = rt.store.db;
 
-  app.get('/v1/review/cases', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
-    const q = req.query;
-    const status = q.status === 'resolved' ? 'resolved' : q.status === 'all' ? undefined : 'open';
-    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100) || 100));
-    let rows = await listCases(db, { status, pipeline: q.pipeline, type: q.type, search: q.q, limit: q.mine || q.team ? 5000 : limit });
-    const me = reviewerOf(req);
-    const now = rt.clock.now();
-    if (q.mine) rows = rows.filter((c) => holderOf(c, now) === me.name);
-    if (q.team) {
-      const teams = q.team === 'mine' ? teamsOf(rt.config, me.name) : [q.team];
-      rows = rows.filter((c) => c.owner !== null && teams.includes(c.owner));
-    }
-    // A viewer's search matches the id or the content as the viewer sees it, never a redacted value.
-    if (q.q && rows.some((c) => redactionFor(rt.config, me.role, c.pipeline))) {
-      const bodies = await bodiesOf(
-        db,
-        rows.filter((c) => redactionFor(rt.config, me.role, c.pipeline)),
-      );
-      rows = rows.filter((c) => {
-        const paths = redactionFor(rt.config, me.role, c.pipeline);
-        return !paths || visibleMatch(c.record_id, bodies.get(`${c.pipeline}\u0000${c.record_id}`) ?? null, paths, q.q as string);
-      });
-    }
-    // Most urgent first: priority, then the deadline.
-    rows.sort(
-      (a, b) =>
-        Number(a.priority) - Number(b.priority) ||
-        Number(a.sla_due_at ?? Infinity) - Number(b.sla_due_at ?? Infinity) ||
-        Number(a.id) - Number(b.id),
-    );
-    return { cases: rows.slice(0, limit).map((c) => queueCaseView(c, now)) };
-  });
-
-  app.get('/v1/review/cases/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const c = await getCase(db, parseCaseId(req.params.id));
-    if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
-    const actions = await db.selectFrom('case_actions').selectAll().where('case_id', '=', Number(c.id)).orderBy('id').execute();
-    return {
-      ...queueCaseView(c, rt.clock.now()),
-      allowed_actions: await actionsFor(rt, c, reviewerOf(req)),
-      actions: actions.map((a) => ({
-        by: a.actor,
-        role: a.role,
-        action: a.action,
-        label: a.label,
-        reason: a.reason,
-        at: new Date(Number(a.at)).toISOString(),
-      })),
-    };
-  });
-
-  app.post('/v1/review/next', async (req) => {
-    const body = bodyOf(req);
-    const exclude = Array.isArray(body.exclude) ? body.exclude.map(Number).filter(Number.isSafeInteger) : [];
-    const me = reviewerOf(req, body);
-    const c = await claimNextCase(rt, me, {
-      pipeline: typeof body.pipeline === 'string' ? body.pipeline : undefined,
-      type: typeof body.type === 'string' ? body.type : undefined,
-      exclude,
-    });
-    if (!c) return { case: null, message: 'no case is waiting for you' };
-    return {
-      case: { ...queueCaseView(c, rt.clock.now()), allowed_actions: await actionsFor(rt, c, me) },
-      record: await getRecordView(rt, c.pipeline, c.record_id, { role: me.role }),
-    };
-  });
-
-  // Bulk: the same decision on many cases, each checked and applied on its own (one failure does not stop the rest).
-  app.post('/v1/review/cases/bulk', async (req) => {
-    const body = bodyOf(req);
-    const ids = body.ids;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500)
-      throw new AirlockError('BAD_REQUEST', '"ids" must list 1 to 500 case ids');
-    const { ids: _ids, ...decision } = body;
-    const me = reviewerOf(req, body);
-    const results = [];
-    for (const raw of ids) {
-      const id = Number(raw);
-      try {
-        const out = await actOnCase(rt, parseCaseId(String(raw)), me, decision);
-        results.push({ id, ok: true, case_state: out.case_state });
-      } catch (err) {
-        const e = err as AirlockError;
-        results.push({ id, ok: false, code: e.code ?? 'INTERNAL', error: e.message });
+  app.get(
+    '/v1/review/cases',
+    {
+      schema: {
+        operationId: 'listCases',
+        summary: 'Review cases, most urgent first (priority, then deadline)',
+        tags: ['review'],
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved'), Type.Literal('all')], { default: 'open' })),
+          pipeline: Type.Optional(Type.String()),
+          type: Type.Optional(Type.String({ description: 'A case type, e.g. low_confidence.' })),
+          q: Type.Optional(Type.String({ description: "Search the record's id and content (as the caller may see it)." })),
+          mine: Type.Optional(Type.String({ description: 'Any value: only cases the caller holds.' })),
+          team: Type.Optional(Type.String({ description: 'A team, or `mine` for the caller’s teams: only cases they own.' })),
+          limit: Type.Optional(Type.Integer({ default: 100, description: 'At most 1000.' })),
+        }),
+        response: { 200: ok(ReviewCaseList, 'The cases.') },
+      },
+      config: { access: read(PEOPLE) },
+    },
+    async (req) => {
+      const q = req.query;
+      const status = q.status === 'resolved' ? 'resolved' : q.status === 'all' ? undefined : 'open';
+      const limit = Math.min(1000, Math.max(1, q.limit || 100));
+      let rows = await listCases(db, { status, pipeline: q.pipeline, type: q.type, search: q.q, limit: q.mine || q.team ? 5000 : limit });
+      const me = reviewerOf(req);
+      const now = rt.clock.now();
+      if (q.mine) rows = rows.filter((c) => holderOf(c, now) === me.name);
+      if (q.team) {
+        const teams = q.team === 'mine' ? teamsOf(rt.config, me.name) : [q.team];
+        rows = rows.filter((c) => c.owner !== null && teams.includes(c.owner));
       }
-    }
-    rt.wake();
-    return { done: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, results };
-  });
+      // A viewer's search matches the id or the content as the viewer sees it, never a redacted value.
+      if (q.q && rows.some((c) => redactionFor(rt.config, me.role, c.pipeline))) {
+        const bodies = await bodiesOf(
+          db,
+          rows.filter((c) => redactionFor(rt.config, me.role, c.pipeline)),
+        );
+        rows = rows.filter((c) => {
+          const paths = redactionFor(rt.config, me.role, c.pipeline);
+          return !paths || visibleMatch(c.record_id, bodies.get(`${c.pipeline}\u0000${c.record_id}`) ?? null, paths, q.q as string);
+        });
+      }
+      rows.sort(
+        (a, b) =>
+          Number(a.priority) - Number(b.priority) ||
+          Number(a.sla_due_at ?? Infinity) - Number(b.sla_due_at ?? Infinity) ||
+          Number(a.id) - Number(b.id),
+      );
+      return { cases: rows.slice(0, limit).map((c) => queueCaseView(c, now)) };
+    },
+  );
 
-  app.post('/v1/review/cases/:id/heartbeat', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const c = await heartbeat(rt, parseCaseId(req.params.id), reviewerOf(req, bodyOf(req)));
-    return queueCaseView(c, rt.clock.now());
-  });
+  app.get(
+    '/v1/review/cases/:id',
+    {
+      schema: {
+        operationId: 'getCase',
+        summary: 'One review case, what the caller may do on it, and every action taken',
+        tags: ['review'],
+        params: CaseParams,
+        response: { 200: ok(CaseDetail, 'The case.'), ...problems({ 404: 'No such case.' }) },
+      },
+      config: { access: read(PEOPLE) },
+    },
+    async (req) => {
+      const c = await getCase(db, positiveId(req.params.id, 'review case'));
+      if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
+      const actions = await db.selectFrom('case_actions').selectAll().where('case_id', '=', Number(c.id)).orderBy('id').execute();
+      return {
+        ...queueCaseView(c, rt.clock.now()),
+        ...(await allowedActionsOf(rt, c, reviewerOf(req))),
+        actions: actions.map((a) => ({
+          by: a.actor,
+          role: a.role,
+          action: a.action,
+          label: a.label,
+          reason: a.reason,
+          at: new Date(Number(a.at)).toISOString(),
+        })),
+      };
+    },
+  );
 
-  app.post('/v1/review/cases/:id/release', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const id = parseCaseId(req.params.id);
-    await releaseClaim(rt, id, reviewerOf(req, bodyOf(req)));
-    return { case_id: id, released: true };
-  });
+  app.get(
+    '/v1/review/cases/:id/authority',
+    {
+      schema: {
+        operationId: 'getCaseAuthority',
+        summary:
+          'The caller’s authority on a case: per action yes, no, or its limit (e.g. "amount ≤ 500"), and why each refused action is refused',
+        tags: ['review'],
+        params: CaseParams,
+        response: { 200: ok(Authority, "The caller's authority."), ...problems({ 404: 'No such case.' }) },
+      },
+      config: { access: read(PEOPLE) },
+    },
+    async (req) => {
+      const c = await getCase(db, positiveId(req.params.id, 'review case'));
+      if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
+      const role = (req.principal as Principal).role;
+      const ct = caseTypeOf(rt.config.pipelines[c.pipeline], c.type);
+      const record = await db
+        .selectFrom('records')
+        .select('body')
+        .where('pipeline', '=', c.pipeline)
+        .where('id', '=', c.record_id)
+        .executeTakeFirst();
+      const body = record ? JSON.parse(record.body) : {};
+      const row = authorityMatrix(ct).find((r) => r.role === role);
+      const refused: Record<string, string> = {};
+      for (const a of REVIEW_ACTIONS) {
+        const m = mayAct(role, ct, a, body);
+        if (!m.allowed) refused[a] = m.reason;
+      }
+      return { case_id: Number(c.id), type: c.type, role, actions: row?.actions ?? {}, refused };
+    },
+  );
 
-  app.post('/v1/review/cases/:id/decision', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const body = bodyOf(req);
-    const out = await actOnCase(rt, parseCaseId(req.params.id), reviewerOf(req, body), body);
-    rt.wake();
-    return { ...(await getRecordView(rt, out.pipeline, out.record_id, { role: req.principal?.role })), case_outcome: out };
-  });
+  app.post(
+    '/v1/review/next',
+    {
+      schema: {
+        operationId: 'claimNextCase',
+        summary: 'Claim the most urgent case the caller may take, with a lease',
+        tags: ['review'],
+        body: Type.Object({
+          by,
+          pipeline: Type.Optional(Type.String()),
+          type: Type.Optional(Type.String({ description: 'A case type.' })),
+          exclude: Type.Optional(Type.Array(Type.Integer(), { description: 'Case ids to skip (e.g. the one just shown).' })),
+        }),
+        response: { 200: ok(NextCase, 'The case claimed and its record, or `case: null` when nothing waits for the caller.') },
+      },
+      config: { access: write(DECIDERS) },
+    },
+    async (req) => {
+      const body = req.body;
+      const me = reviewerOf(req, body.by);
+      const c = await claimNextCase(rt, me, { pipeline: body.pipeline, type: body.type, exclude: body.exclude ?? [] });
+      if (!c) return { case: null, message: 'no case is waiting for you' };
+      return {
+        case: { ...queueCaseView(c, rt.clock.now()), ...(await allowedActionsOf(rt, c, me)) },
+        record: (await getRecordView(rt, c.pipeline, c.record_id, { role: me.role })) as RecordView,
+      };
+    },
+  );
 
-  app.get('/v1/review/metrics', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
-    const days = Math.min(365, Math.max(1, Number(req.query.days ?? 30) || 30));
-    const now = rt.clock.now();
-    const from = now - days * 86_400_000;
-    let q = db
-      .selectFrom('review_cases as c')
-      .leftJoin('records as r', (j) => j.onRef('r.pipeline', '=', 'c.pipeline').onRef('r.id', '=', 'c.record_id'))
-      .select([
-        'c.id',
-        'c.type',
-        'c.status',
-        'c.created_at',
-        'c.first_action_at',
-        'c.resolved_at',
-        'c.sla_due_at',
-        'c.first_action_due_at',
-        'c.paused_ms',
-        'c.waiting_since',
-        'c.resolution',
-        'r.prediction',
-      ])
-      .where((eb) => eb.or([eb('c.status', '=', 'open'), eb('c.resolved_at', '>=', from)]));
-    if (req.query.pipeline) q = q.where('c.pipeline', '=', req.query.pipeline);
-    const rows = await q.execute();
-    const labelOf = (prediction: string | null) => {
-      if (!prediction) return null;
-      const l = (JSON.parse(prediction) as { label?: unknown }).label;
-      return l === undefined || l === null ? null : String(l);
-    };
-    const cases: QueueCase[] = rows.map((r) =>
-      queueCaseOf(r, {
-        model_label: ['low_confidence', 'policy_review', 'audit_sample'].includes(r.type) ? labelOf(r.prediction) : null,
-        final_label: r.resolution ? ((JSON.parse(r.resolution) as { label?: string }).label ?? null) : null,
-      }),
-    );
-    const modelById = new Map(cases.map((c) => [c.id, c.model_label]));
-    const actions: QueueAction[] = (await db.selectFrom('case_actions').selectAll().where('at', '>=', from).execute()).map((a) => ({
-      case_id: Number(a.case_id),
-      actor: a.actor,
-      action: a.action,
-      label: a.label,
-      at: Number(a.at),
-      model_label: modelById.get(Number(a.case_id)) ?? null,
-    }));
-    return {
-      window: { from: new Date(from).toISOString(), to: new Date(now).toISOString(), days },
-      ...queueMetrics(cases, actions, { from, now }),
-    };
-  });
+  app.post(
+    '/v1/review/cases/:id/heartbeat',
+    {
+      schema: {
+        operationId: 'extendCaseLease',
+        summary: 'Extend the lease of a held case',
+        tags: ['review'],
+        params: CaseParams,
+        body: Type.Object({ by }),
+        response: {
+          200: ok(ReviewCaseSchema, 'The case with its new lease.'),
+          ...problems({ 404: 'No such case.', 409: 'The case is resolved, or held by someone else.' }),
+        },
+      },
+      config: { access: write(DECIDERS) },
+    },
+    async (req) => {
+      const c = await heartbeat(rt, positiveId(req.params.id, 'review case'), reviewerOf(req, req.body.by));
+      return queueCaseView(c, rt.clock.now());
+    },
+  );
+
+  app.post(
+    '/v1/review/cases/:id/release',
+    {
+      schema: {
+        operationId: 'releaseCase',
+        summary: 'Give a held case back to the queue',
+        tags: ['review'],
+        params: CaseParams,
+        body: Type.Object({ by }),
+        response: {
+          200: ok(Type.Object({ case_id: Type.Integer(), released: Type.Literal(true) }), 'Released.'),
+          ...problems({ 404: 'No such case.', 409: 'The case is not held by the caller.' }),
+        },
+      },
+      config: { access: write(DECIDERS) },
+    },
+    async (req) => {
+      const id = positiveId(req.params.id, 'review case');
+      await releaseClaim(rt, id, reviewerOf(req, req.body.by));
+      return { case_id: id, released: true as const };
+    },
+  );
 }

@@ -3,13 +3,20 @@
  * and the CSRF token that writes must send. A 401 anywhere means the session ended: the app returns to sign-in.
  */
 
-export type Role = 'admin' | 'lead' | 'reviewer' | 'viewer' | 'ingest';
-
-export interface Me {
-  user: { name: string; role: Role };
-  via: 'session' | 'token' | 'auth_off';
-  csrf_token: string | null;
-}
+// The shapes of the answers are the server's own schemas (src/server/schemas/): types only, nothing of the server
+// is bundled (docs/design.md: web/ imports shared API types from src/, type-only).
+export type { Capabilities, Me, Role } from '../../src/server/schemas/accounts.js';
+export type { Violation } from '../../src/server/schemas/common.js';
+export type { Pipeline, RecordView } from '../../src/server/schemas/records.js';
+export type {
+  Authority,
+  CaseDetail,
+  CaseReason,
+  DecidedRecord,
+  NextCase,
+  ReviewAction,
+  ReviewCase,
+} from '../../src/server/schemas/review.js';
 
 /** An RFC 9457 problem answered by the server (or a network failure), with the body when there is one. */
 export class ApiError extends Error {
@@ -85,76 +92,3 @@ export function query(params: Record<string, string | number | undefined | null 
 }
 
 export const enc = encodeURIComponent;
-
-// ---- Shapes of the answers the console reads (from the server's OpenAPI document and route code) ----
-
-export interface Pipeline {
-  name: string;
-  halted: boolean;
-  auto_accept_at: number;
-  destinations: string[];
-  records: Record<string, number>;
-  contract: { hash: string; source: string } | null;
-}
-
-export interface CaseReason {
-  label?: string;
-  confidence?: number;
-  raw_confidence?: number;
-  threshold?: number;
-  reason?: string;
-  rule?: unknown;
-  [k: string]: unknown;
-}
-
-export type ReviewAction = 'approve' | 'relabel' | 'reject' | 'request_info' | 'escalate';
-
-export interface ReviewCase {
-  id: number;
-  pipeline: string;
-  record_id: string;
-  type: string;
-  owner: string | null;
-  status: string;
-  state: string;
-  priority: string;
-  reason: CaseReason | null;
-  created_at: string;
-  resolved_at: string | null;
-  resolution: { label?: string; by?: string; note?: string } | null;
-  held_by: string | null;
-  lease_until: string | null;
-  reviews_required: number;
-  sla: { due_at: string | null; first_action_due_at: string | null; remaining_ms: number | null; paused: boolean; breached: boolean };
-  allowed_actions?: ReviewAction[];
-  actions?: { by: string; role: string; action: string; label: string | null; reason: string | null; at: string }[];
-}
-
-export interface Violation {
-  kind: string;
-  path: string;
-  field: string;
-  message: string;
-}
-
-export interface RecordView {
-  id: string;
-  pipeline: string;
-  status: string;
-  record: unknown;
-  contract_version: number | null;
-  violations: Violation[] | null;
-  original_record: unknown;
-  prediction: {
-    label?: string;
-    confidence?: number;
-    calibrated_confidence?: number;
-    routing_version?: number | null;
-    probs?: Record<string, number>;
-  } | null;
-  decision: { label: string; source: string; by?: string } | null;
-  deliveries: { destination: string; status: string; attempts: number; last_status: number | null; last_error: string | null }[];
-  cases: { id: number; type: string; status: string }[];
-  events: { at: string; kind: string; detail: unknown }[];
-  created_at: string;
-}

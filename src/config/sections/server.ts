@@ -73,7 +73,8 @@ export const serverSettings = Type.Object(
         },
         {
           additionalProperties: false,
-          description: 'Limits on what one ingest request may hold (docs/guides/operations.md, "Limits"); a record over one is refused with the reason.',
+          description:
+            'Limits on what one ingest request may hold (docs/guides/operations.md, "Limits"); a record over one is refused with the reason.',
         },
       ),
     ),

@@ -1,18 +1,21 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { api, enc, type RecordView, type ReviewAction, type ReviewCase } from '../api';
+import {
+  type Authority,
+  api,
+  type CaseDetail,
+  type DecidedRecord,
+  enc,
+  type NextCase,
+  type RecordView,
+  type ReviewAction,
+  type ReviewCase,
+} from '../api';
 import { RawJson, RecordFields } from '../components/RecordFields';
 import { SlaCountdown } from '../components/Sla';
 import { Done, duration, ErrorBox, Loading, num, Page, pct, time } from '../components/ui';
 import { useAction, useKey, useLoad, useNow } from '../hooks';
 import { Link, useRouter } from '../router';
-import { may, useSession } from '../session';
-
-interface Authority {
-  role: string;
-  actions: Record<ReviewAction, string>;
-}
-
-const NEEDS_REASON: ReviewAction[] = ['reject', 'request_info', 'escalate'];
+import { useSession } from '../session';
 
 /** What approve and reject do on each kind of case (the server's rules, src/pipeline/decisions.ts). */
 function actionText(type: string, a: ReviewAction): string {
@@ -37,7 +40,7 @@ export function CasePage({ id }: { id: string }) {
   const { me } = useSession();
   const { navigate } = useRouter();
   const now = useNow(1000);
-  const c = useLoad(() => api.get<ReviewCase>(`/v1/review/cases/${enc(id)}`), [id]);
+  const c = useLoad(() => api.get<CaseDetail>(`/v1/review/cases/${enc(id)}`), [id]);
   const pipeline = c.data?.pipeline;
   const recordId = c.data?.record_id;
   const record = useLoad(
@@ -88,7 +91,7 @@ export function CasePage({ id }: { id: string }) {
 
   const decide = async (action: ReviewAction, extra: { label?: string; reason?: string } = {}) => {
     const out = await act.run(
-      () => api.post<RecordView & { case_outcome: { case_state: string } }>(`/v1/review/cases/${enc(id)}/decision`, { action, ...extra }),
+      () => api.post<DecidedRecord>(`/v1/review/cases/${enc(id)}/decision`, { action, ...extra }),
       (v) => `${actionText(kase?.type ?? '', action)}: done. The case is ${v.case_outcome?.case_state ?? 'updated'}.`,
     );
     if (out !== undefined) {
@@ -109,7 +112,7 @@ export function CasePage({ id }: { id: string }) {
   };
 
   const next = async () => {
-    const out = await act.run(() => api.post<{ case: ReviewCase | null; message?: string }>('/v1/review/next', { exclude: [Number(id)] }));
+    const out = await act.run(() => api.post<NextCase>('/v1/review/next', { exclude: [Number(id)] }));
     if (!out) return;
     if (!out.case) act.setDone(out.message ?? 'No case is waiting for you.');
     else navigate(`/cases/${out.case.id}`);
@@ -117,7 +120,7 @@ export function CasePage({ id }: { id: string }) {
 
   useKey((e) => {
     if (e.key === 'Escape') return setPending(null);
-    if (e.key === 'n' && may.decide(me.user.role)) {
+    if (e.key === 'n' && me.may.claim_cases) {
       e.preventDefault();
       void next();
       return;
@@ -152,7 +155,7 @@ export function CasePage({ id }: { id: string }) {
     <Page
       title={`Case #${kase.id} · ${kase.type}`}
       actions={
-        may.decide(me.user.role) ? (
+        me.may.claim_cases ? (
           <button type="button" className="secondary" onClick={() => void next()} aria-keyshortcuts="n">
             Next case <kbd>n</kbd>
           </button>
@@ -255,7 +258,7 @@ export function CasePage({ id }: { id: string }) {
                   id="decision-label"
                   ref={inputRef}
                   list="decision-labels"
-                  required
+                  required={kase.action_needs[pending]?.includes('label') ?? false}
                   value={label}
                   onChange={(e) => setLabel(e.target.value)}
                 />
@@ -270,7 +273,7 @@ export function CasePage({ id }: { id: string }) {
             <input
               id="decision-reason"
               ref={pending === 'relabel' ? undefined : inputRef}
-              required={NEEDS_REASON.includes(pending)}
+              required={kase.action_needs[pending]?.includes('reason') ?? false}
               value={reason}
               onChange={(e) => setReason(e.target.value)}
             />

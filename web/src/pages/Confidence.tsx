@@ -1,53 +1,13 @@
 import { useMemo } from 'react';
+import type { ReliabilityBin as Bin, ThresholdEvidence, Thresholds } from '../../../src/server/schemas/routing.js';
 import { api, enc, type Pipeline } from '../api';
 import { Chart } from '../components/Chart';
 import { Done, ErrorBox, Loading, num, Page, pct, time } from '../components/ui';
 import { useAction, useLoad } from '../hooks';
-import { may, useSession } from '../session';
+import { useSession } from '../session';
 import { PipelinePicker, useFirstPipeline } from './PipelinePicker';
 
-interface RoutingVersion {
-  version: number;
-  status: string;
-  threshold: {
-    value?: number;
-    coverage?: number;
-    error?: number;
-    error_upper_bound?: number;
-    alpha?: number;
-    delta?: number;
-    method?: string;
-  };
-  calibrator: { method: string; hash: string } | null;
-  evidence_id: number | null;
-  created_at: string;
-  created_by: string | null;
-  activated_at: string | null;
-  activated_by: string | null;
-  note: string | null;
-}
-
-interface Thresholds {
-  pipeline: string;
-  effective: { source: string; version?: number; threshold: number };
-  versions: RoutingVersion[];
-}
-
-interface Bin {
-  lo: number;
-  hi: number;
-  count: number;
-  meanConfidence: number | null;
-  accuracy: number | null;
-}
-
-interface Evidence {
-  id: number;
-  kind: string;
-  created_at: string;
-  summary: Record<string, unknown>;
-  report: { rows?: number; ece?: number; reliability?: Bin[]; calibrated?: { method?: string; ece?: number; reliability?: Bin[] } | null };
-}
+type Evidence = ThresholdEvidence['evidence'];
 
 export function ConfidencePage({ pipeline }: { pipeline?: string }) {
   const p = useFirstPipeline(pipeline);
@@ -161,7 +121,7 @@ function ConfidenceOf({ pipeline }: { pipeline: string }) {
                 {num(v.threshold.alpha)}, δ = {num(v.threshold.delta)}, {v.threshold.method ?? '—'}). Proposed {time(v.created_at)}
                 {v.created_by ? ` by ${v.created_by}` : ''}; evidence #{v.evidence_id ?? '—'}.
               </p>
-              {may.lead(me.user.role) ? (
+              {me.may.approve_thresholds ? (
                 <button type="button" onClick={() => void approve(v.version)} disabled={act.pending}>
                   Approve version {v.version}
                 </button>

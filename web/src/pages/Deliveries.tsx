@@ -1,56 +1,25 @@
 import { type FormEvent, useMemo, useState } from 'react';
+import type { Activity, DeadLetter, DeadLetterDetail, DeadLetterList, DestinationList } from '../../../src/server/schemas/delivery.js';
 import { api } from '../api';
 import { Chart } from '../components/Chart';
 import { Done, ErrorBox, Loading, num, Page, time } from '../components/ui';
 import { useAction, useLoad } from '../hooks';
 import { Link } from '../router';
-import { may, useSession } from '../session';
-
-interface Destination {
-  pipeline: string;
-  destination: string;
-  type: string;
-  url: string;
-  rate_limit: { text: string; per_second: number } | null;
-  concurrency: number;
-  found_limit: { per_second: number; source: string } | null;
-  pace_per_second: number | null;
-  last_signal: unknown;
-  breaker: { state: string; openings: number; open_until: string | null; window: { calls: number; failures: number } };
-  deliveries: { pending: number; delivered: number; dead_lettered: number; discarded: number };
-}
-
-interface Activity {
-  minutes: number;
-  from: string;
-  destinations: { pipeline: string; destination: string; buckets: { at: string; delivered: number; throttled: number }[] }[];
-}
-
-interface DeadLetter {
-  id: number;
-  pipeline: string;
-  record_id: string;
-  destination: string;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  dead_lettered_at: string | null;
-  case_id: number | null;
-}
+import { useSession } from '../session';
 
 export function DeliveriesPage() {
   const { me } = useSession();
-  const dests = useLoad(() => api.get<{ destinations: Destination[] }>('/v1/destinations'), []);
+  const dests = useLoad(() => api.get<DestinationList>('/v1/destinations'), []);
   const activity = useLoad(() => api.get<Activity>('/v1/destinations/activity?minutes=30').catch(() => null), []);
-  const letters = useLoad(() => api.get<{ dead_letters: DeadLetter[]; total: number }>('/v1/dead-letters?limit=200'), []);
+  const letters = useLoad(() => api.get<DeadLetterList>('/v1/dead-letters?limit=200'), []);
   const act = useAction();
   const [discarding, setDiscarding] = useState<number | null>(null);
   const [reason, setReason] = useState('');
-  const lead = may.lead(me.user.role);
+  const lead = me.may.replay_dead_letters;
 
   const replay = async (d: DeadLetter) => {
     const out = await act.run(
-      () => api.post<{ status: string }>(`/v1/dead-letters/${d.id}/replay`),
+      () => api.post<DeadLetterDetail>(`/v1/dead-letters/${d.id}/replay`),
       () => `Replayed dead letter ${d.id} (record ${d.record_id} to ${d.destination}): it is back in the outbox.`,
     );
     if (out) {

@@ -1,48 +1,11 @@
 import { useMemo } from 'react';
+import type { DriftOverview, FieldDrift, FieldSeries } from '../../../src/server/schemas/drift.js';
 import { api, enc } from '../api';
 import { Chart } from '../components/Chart';
 import { ErrorBox, Loading, NotAvailable, num, Page, pct, time } from '../components/ui';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import { PipelinePicker, useFirstPipeline } from './PipelinePicker';
-
-interface SideStats {
-  rows: number;
-  present: number;
-  missing_share: number;
-  distinct: number;
-  mean?: number;
-  std?: number;
-  min?: number;
-  max?: number;
-}
-
-interface FieldDrift {
-  name: string;
-  type: string;
-  test: string;
-  statistic: number | null;
-  p_value: number | null;
-  p_value_adjusted?: number | null;
-  threshold: number | null;
-  drift: boolean;
-  severity?: number;
-  reference?: SideStats;
-  current?: SideStats;
-  bins?: { labels: string[]; reference: number[]; current: number[] };
-  note?: string;
-}
-
-type Json = Record<string, unknown>;
-
-/** The latest window's report, wherever the drift API puts it (`fields` at the top, or under `latest`/`report`/`window`). */
-function reportOf(data: Json | null): (Json & { fields: FieldDrift[] }) | null {
-  if (!data) return null;
-  for (const r of [data, data.latest, data.report, data.window, data.current] as (Json | undefined)[]) {
-    if (r && Array.isArray(r.fields)) return r as Json & { fields: FieldDrift[] };
-  }
-  return null;
-}
 
 export function DriftPage({ pipeline, field }: { pipeline?: string; field?: string }) {
   const p = useFirstPipeline(pipeline);
@@ -55,23 +18,18 @@ export function DriftPage({ pipeline, field }: { pipeline?: string; field?: stri
 }
 
 function DriftOf({ pipeline }: { pipeline: string }) {
-  const d = useLoad(() => api.get<Json>(`/v1/pipelines/${enc(pipeline)}/drift`), [pipeline]);
+  const d = useLoad(() => api.get<DriftOverview>(`/v1/pipelines/${enc(pipeline)}/drift`), [pipeline]);
   if (d.error?.routeMissing) return <NotAvailable what="drift monitoring" />;
   if (d.error?.status === 404) return <p className="notice">{d.error.message}</p>;
   if (d.error) return <ErrorBox error={d.error} />;
   if (!d.data) return <Loading what="drift" />;
-  const report = reportOf(d.data);
-  if (!report) {
-    return <p>{typeof d.data.message === 'string' ? d.data.message : 'No drift window has been evaluated yet for this pipeline.'}</p>;
-  }
+  const report = d.data;
   return (
     <>
       <p>
-        {report.dataset_drift ? <strong className="bad">Dataset drift</strong> : 'No dataset drift'}: {String(report.drifted_fields ?? '—')}{' '}
-        of {String(report.tested_fields ?? '—')} tested fields drifted ({pct(report.drift_share as number)}; the rule is{' '}
-        {pct(report.share_threshold as number, 0)}). Window from {time((report.window as { start?: string } | undefined)?.start)}:{' '}
-        {String(report.rows ?? report.current_rows ?? '—')} rows, against{' '}
-        {String((report.reference as { rows?: number } | undefined)?.rows ?? report.reference_rows ?? '—')} rows in the reference.
+        {report.dataset_drift ? <strong className="bad">Dataset drift</strong> : 'No dataset drift'}: {String(report.drifted_fields)} of{' '}
+        {String(report.tested_fields)} tested fields drifted ({pct(report.drift_share)}; the rule is {pct(report.share_threshold, 0)}).
+        Window from {time(report.window.start)}: {String(report.rows)} rows, against {String(report.reference.rows)} rows in the reference.
       </p>
       <FieldsTable pipeline={pipeline} fields={report.fields} />
     </>
@@ -121,27 +79,8 @@ function sides(f: FieldDrift): string {
   return `missing ${pct(r.missing_share)} → ${pct(c.missing_share)}`;
 }
 
-interface Series {
-  field: string;
-  type: string | null;
-  window_size?: string;
-  series: {
-    start: string;
-    rows: number;
-    test: string;
-    statistic: number | null;
-    threshold: number | null;
-    drift: boolean;
-    p_value_adjusted: number | null;
-    note: string | null;
-  }[];
-  distribution: { window_start: string; labels: string[]; reference: number[]; current: number[] } | null;
-  reference_stats: SideStats | null;
-  current_stats?: SideStats | null;
-}
-
 function DriftField({ pipeline, field }: { pipeline: string; field: string }) {
-  const d = useLoad(() => api.get<Series>(`/v1/pipelines/${enc(pipeline)}/drift/${enc(field)}/series?windows=48`), [pipeline, field]);
+  const d = useLoad(() => api.get<FieldSeries>(`/v1/pipelines/${enc(pipeline)}/drift/${enc(field)}/series?windows=48`), [pipeline, field]);
   const series = d.data?.series ?? [];
   const last = series.length ? series[series.length - 1] : undefined;
   const seriesChart = useMemo(

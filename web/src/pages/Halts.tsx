@@ -1,33 +1,11 @@
 import { type FormEvent, useState } from 'react';
+import type { HaltStatus } from '../../../src/server/schemas/contracts.js';
 import { api, enc, type Pipeline, type RecordView } from '../api';
 import { RawJson, RecordFields } from '../components/RecordFields';
 import { Done, ErrorBox, Loading, Page, time } from '../components/ui';
 import { useAction, useLoad } from '../hooks';
 import { Link } from '../router';
-import { may, useSession } from '../session';
-
-interface HaltView {
-  id: number;
-  status: string;
-  change: { kind: string; field: string };
-  contract_version: number | null;
-  opened_at: string;
-  detail: { example_ids?: string[]; records?: number; [k: string]: unknown };
-  resolved_at: string | null;
-  resolved_by: string | null;
-  resolution: Record<string, unknown> | null;
-}
-
-interface HaltStatus {
-  pipeline: string;
-  halted: boolean;
-  halt: HaltView | null;
-  backlog: number;
-  quarantined_with_change: number;
-  proposed: { changes: string[]; still_rejected: number; schema: object } | null;
-  contract: { version: number; hash: string } | null;
-  history: HaltView[];
-}
+import { useSession } from '../session';
 
 export function HaltsPage() {
   const pipelines = useLoad(() => api.get<{ pipelines: Pipeline[] }>('/v1/pipelines'), []);
@@ -148,7 +126,7 @@ export function HaltPage({ pipeline }: { pipeline: string }) {
                   ) : null,
                 )
               )}
-              {may.lead(me.user.role) ? (
+              {me.may.decide_halts ? (
                 <form className="decision" aria-label="Decide the schema change" onSubmit={(e) => decide(e, 'accept')}>
                   <label htmlFor="halt-note">Note (why)</label>
                   <input id="halt-note" value={note} onChange={(e) => setNote(e.target.value)} />

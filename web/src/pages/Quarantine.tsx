@@ -1,35 +1,15 @@
 import { type FormEvent, useState } from 'react';
+import type { ViolationKind } from '../../../src/server/schemas/common.js';
+import type { ContractVersion } from '../../../src/server/schemas/contracts.js';
+import type { QuarantineDetail, QuarantineList, ReleaseResult } from '../../../src/server/schemas/quarantine.js';
 import { api, enc, type Pipeline, query, type Violation } from '../api';
 import { RawJson, RecordFields } from '../components/RecordFields';
 import { Done, ErrorBox, Loading, Page, time } from '../components/ui';
 import { useAction, useLoad } from '../hooks';
 import { Link } from '../router';
-import { may, useSession } from '../session';
+import { useSession } from '../session';
 
-interface QuarantinedRecord {
-  pipeline: string;
-  id: string;
-  case_id: number | null;
-  received_at: string;
-  contract_version: number | null;
-  violations: Violation[];
-  edited: boolean;
-}
-
-interface QuarantineDetail extends QuarantinedRecord {
-  status: string;
-  body: unknown;
-  original_body: unknown;
-  events: { at: string; kind: string; detail: unknown }[];
-}
-
-interface ContractVersion {
-  version: number;
-  status: string;
-  source: string;
-  schema: Record<string, unknown>;
-}
-
+/** The violation kinds, in the order the filter offers them; the compiler checks the list against the API's. */
 const KINDS = [
   'unknown_field',
   'missing_required',
@@ -39,16 +19,14 @@ const KINDS = [
   'out_of_range',
   'unparseable',
   'other',
-];
+] as const satisfies readonly ViolationKind[];
+export const KINDS_COMPLETE: [Exclude<ViolationKind, (typeof KINDS)[number]>] extends [never] ? true : never = true;
 
 export function QuarantinePage() {
   const [pipeline, setPipeline] = useState('');
   const [kind, setKind] = useState('');
   const pipelines = useLoad(() => api.get<{ pipelines: Pipeline[] }>('/v1/pipelines'), []);
-  const list = useLoad(
-    () => api.get<{ records: QuarantinedRecord[]; total: number }>(`/v1/quarantine${query({ pipeline, kind, limit: 500 })}`),
-    [pipeline, kind],
-  );
+  const list = useLoad(() => api.get<QuarantineList>(`/v1/quarantine${query({ pipeline, kind, limit: 500 })}`), [pipeline, kind]);
   return (
     <Page title="Quarantine inbox">
       <form className="filters" aria-label="Filter quarantined records" onSubmit={(e) => e.preventDefault()}>
@@ -156,14 +134,14 @@ export function QuarantineDetailPage({ pipeline, id }: { pipeline: string; id: s
   const active =
     contract.data?.versions.find((v) => d && v.version === d.contract_version) ??
     contract.data?.versions.find((v) => v.status === 'active');
-  const canAct = may.decide(me.user.role) && d?.status === 'quarantined';
+  const canAct = me.may.decide_quarantine && d?.status === 'quarantined';
 
   const release = async (edited?: unknown) => {
     setStillBroken(null);
     const out = await act.run(
       async () => {
         try {
-          return await api.post<{ released: boolean; status: string; violations: Violation[] }>(
+          return await api.post<ReleaseResult>(
             `/v1/pipelines/${enc(pipeline)}/quarantine/${enc(id)}/release`,
             edited === undefined ? {} : { record: edited },
           );

@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { api, type Pipeline, query, type ReviewCase } from '../api';
+import { api, type NextCase, type Pipeline, query, type ReviewCase } from '../api';
 import { SlaCountdown } from '../components/Sla';
 import { Done, duration, ErrorBox, Loading, Page } from '../components/ui';
 import { useAction, useKey, useLoad, useNow } from '../hooks';
 import { Link, useRouter } from '../router';
-import { may, useSession } from '../session';
+import { useSession } from '../session';
 
 const AGES: [string, number][] = [
   ['any age', 0],
@@ -34,7 +34,7 @@ export function QueuePage() {
 
   const claimNext = async () => {
     const out = await next.run(() =>
-      api.post<{ case: ReviewCase | null; message?: string }>('/v1/review/next', {
+      api.post<NextCase>('/v1/review/next', {
         pipeline: pipeline || undefined,
         type: type || undefined,
       }),
@@ -53,14 +53,14 @@ export function QueuePage() {
     <Page
       title="Review queue"
       actions={
-        may.decide(me.user.role) ? (
+        me.may.claim_cases ? (
           <button type="button" onClick={claimNext} disabled={next.pending} aria-keyshortcuts="n">
             Next case <kbd>n</kbd>
           </button>
         ) : null
       }
     >
-      <NextShortcut onNext={may.decide(me.user.role) ? claimNext : undefined} />
+      <NextShortcut onNext={me.may.claim_cases ? claimNext : undefined} />
       <ErrorBox error={next.error} />
       <Done message={next.done} />
       <form className="filters" aria-label="Filter cases" onSubmit={(e) => e.preventDefault()}>

@@ -12,8 +12,9 @@ export function SignIn({ notice, onSignedIn }: { notice: string | null; onSigned
     setPending(true);
     setError(null);
     try {
-      const out = await api.post<{ user: Me['user']; csrf_token: string }>('/v1/auth/login', { name, password });
-      onSignedIn({ user: out.user, via: 'session', csrf_token: out.csrf_token });
+      await api.post('/v1/auth/login', { name, password });
+      // Who am I answers what the console may offer (from the server's own rules).
+      onSignedIn(await api.get<Me>('/v1/auth/me'));
     } catch (err) {
       setError((err as Error).message);
     } finally {
