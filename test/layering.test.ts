@@ -63,9 +63,7 @@ describe('the folders of src/ layer as docs/design.md says', () => {
   });
 
   it('imports only downward: never up, never sideways between peers', () => {
-    const wrong = edges
-      .filter((e) => (rank.get(e.to) ?? -1) >= (rank.get(e.from) ?? -1))
-      .map((e) => `${e.from} -> ${e.to}: ${e.where}`);
+    const wrong = edges.filter((e) => (rank.get(e.to) ?? -1) >= (rank.get(e.from) ?? -1)).map((e) => `${e.from} -> ${e.to}: ${e.where}`);
     expect(wrong).toEqual([]);
   });
 
@@ -90,7 +88,8 @@ describe('the folders of src/ layer as docs/design.md says', () => {
 
   it('keeps the pure folders pure: no database, HTTP or file system', () => {
     const pure = ['contract', 'calibration', 'drift', 'audit'];
-    const impure = /from\s+['"](?:node:)?(?:fs|fs\/promises|http|https|net|child_process)['"]|from\s+['"](?:kysely|pg|better-sqlite3|fastify)['"]|\bfetch\(/;
+    const impure =
+      /from\s+['"](?:node:)?(?:fs|fs\/promises|http|https|net|child_process)['"]|from\s+['"](?:kysely|pg|better-sqlite3|fastify)['"]|\bfetch\(/;
     const found = sources(src)
       .filter((f) => pure.includes(unitOf(f)))
       .filter((f) => impure.test(readFileSync(f, 'utf8')))

@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { type AirlockConfig, loadConfig, resolveConfigPath } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { routingHistory } from '../pipeline/routing-versions.js';
-import { buildRunbook, type RunbookCheck, type RunbookFinding, renderRunbookHtml, renderRunbookMarkdown } from '../review/runbook.js';
+import { buildRunbook } from '../review/runbook.js';
+import type { RunbookCheck, RunbookFinding } from '../review/runbook-check.js';
+import { renderRunbookHtml, renderRunbookMarkdown } from '../review/runbook-render.js';
 import { openStore } from '../store/db.js';
 import { action, printJson } from './output.js';
 

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { alertOf } from '../alerts/catalog.js';
 import type { DestinationConfig, PipelineConfig } from '../config/load.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
@@ -619,13 +620,7 @@ export class DeliveryStage {
     this.metrics.breakerTransitions.inc({ ...label, to: to === 'opened' ? 'open' : 'closed' });
     if (to === 'opened') {
       this.rt.logger.warn(label, 'circuit breaker opened: deliveries to this destination pause');
-      void this.rt.alerts.raise({
-        key: `breaker_open:${label.pipeline}:${label.destination}`,
-        severity: 'warning',
-        title: `Circuit open for ${label.destination}`,
-        text: `Deliveries of pipeline ${label.pipeline} to ${label.destination} failed too often; sending pauses for ${Math.round(this.destination.breaker.openMs / 1000)}s, then probes. Nothing is lost: deliveries wait in the outbox.`,
-        fields: label,
-      });
+      void this.rt.alerts.raise(alertOf('breaker_open', { ...label, openMs: this.destination.breaker.openMs }));
     } else this.rt.logger.info(label, 'circuit breaker closed: deliveries resume');
   }
 
@@ -640,13 +635,7 @@ export class DeliveryStage {
       .where('destination', '=', label.destination)
       .executeTakeFirst();
     const n = Number(row?.n ?? 0);
-    void this.rt.alerts.raise({
-      key: `dead_letter:${label.pipeline}:${label.destination}`,
-      severity: 'warning',
-      title: `Deliveries to ${label.destination} are dead-lettering`,
-      text: `${n} deliveries of pipeline ${label.pipeline} to ${label.destination} were refused for good and wait in the dead letters (airlock deliveries list) for replay or discard.`,
-      fields: { ...label, dead_letters: n },
-    });
+    void this.rt.alerts.raise(alertOf('dead_letters', { ...label, count: n }));
   }
 
   /**

@@ -4,6 +4,7 @@ import { discardDeadLetter, replayDeadLetters } from '../delivery/dead-letters.j
 import { AirlockError } from '../errors.js';
 import { consensus, verdictOutcome } from '../review/agreement.js';
 import { allowedActions, mayAct } from '../review/authority.js';
+import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
 import { holderOf, type Reviewer } from '../review/queue.js';
 import type { Runtime } from '../runtime/context.js';
@@ -86,8 +87,7 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
   const peek = await getCase(db, caseId);
   if (!peek) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
   // Cases that stand for a record in quarantine, a schema halt or a dead letter act through their own services.
-  if (peek.type === 'quarantine' || peek.type === 'schema_halt' || peek.type === 'dead_letter')
-    return actOnBoundaryCase(rt, peek, actor, body);
+  if (!caseTypeDefinition(peek.type).takesLabel) return actOnBoundaryCase(rt, peek, actor, body);
   const now = rt.clock.now();
   return db.transaction().execute(async (trx) => {
     const c = await lockCase(trx, rt, caseId);
@@ -95,9 +95,12 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
     if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
     const record = await lockRecord(trx, rt.store.kind, c.pipeline, c.record_id);
     const modelLabel = modelLabelOf(record);
+    // Approving an audit sample confirms the automatic decision; approving any other case, the model's label.
     const d = parseDecision(
       body,
-      c.type === 'audit_sample' && record?.decision ? (JSON.parse(record.decision) as { label: string }).label : modelLabel,
+      caseTypeDefinition(c.type).approve === 'confirm' && record?.decision
+        ? (JSON.parse(record.decision) as { label: string }).label
+        : modelLabel,
     );
     checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
     const before = { state: c.state, owner: c.owner, claimed_by: c.claimed_by };
@@ -194,12 +197,12 @@ async function decide(
   now: number,
   set: Record<string, unknown>,
 ): Promise<ActionOutcome['case_state']> {
-  const isAudit = c.type === 'audit_sample';
-  if (d.action === 'approve' && !d.label && modelLabel === null && !isAudit) {
+  const type = caseTypeDefinition(c.type);
+  if (d.action === 'approve' && !d.label && modelLabel === null && type.approve !== 'confirm') {
     throw new AirlockError('BAD_REQUEST', `case ${c.id} has no model label to approve: relabel it with a "label"`);
   }
-  if (d.action === 'reject' && isAudit)
-    throw new AirlockError('BAD_REQUEST', 'an audit sample takes a label (approve or relabel), not reject');
+  if (!type.accepts.includes(d.action))
+    throw new AirlockError('BAD_REQUEST', type.refusal ?? `${d.action} is not taken on ${c.type} cases`);
   let outcome = verdictOutcome(d, modelLabel) as string;
   const adjudicating = c.state === 'needs_adjudication';
   const ct = caseTypeOf(pipeline, c.type);
@@ -310,7 +313,9 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     );
     return { ...base, case_state: d.action === 'request_info' ? 'waiting_info' : 'escalated' };
   }
-  if (c.type === 'dead_letter') {
+  const type = caseTypeDefinition(c.type);
+  const refused = () => new AirlockError('BAD_REQUEST', type.refusal ?? `${d.action} is not taken on ${c.type} cases`);
+  if (type.approve === 'replay') {
     const seqs = (
       await rt.store.db
         .selectFrom('deliveries')
@@ -323,12 +328,13 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     if (seqs.length === 0) throw new AirlockError('CONFLICT', `record ${c.record_id} has no dead letter left`);
     if (d.action === 'approve') await replayDeadLetters(rt, { ids: seqs }, { by: actor.name, note: d.reason });
     else if (d.action === 'reject') for (const id of seqs) await discardDeadLetter(rt, id, { by: actor.name, reason: d.reason ?? '' });
-    else throw new AirlockError('BAD_REQUEST', 'a dead letter is approved (replayed) or rejected (discarded)');
-  } else if (c.type === 'schema_halt') {
+    else throw refused();
+  } else if (type.approve === 'accept_change') {
     if (d.action === 'approve') await acceptHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
     else if (d.action === 'reject') await rejectHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
-    else throw new AirlockError('BAD_REQUEST', 'a schema halt is approved (accepted) or rejected');
+    else throw refused();
   } else if (d.action === 'approve' || d.action === 'relabel') {
+    // A quarantine case: approve (or relabel) releases the record, reject discards it.
     const edited = body.record;
     const out = await releaseQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, note: d.reason, body: edited });
     if (!out.released) {
@@ -396,19 +402,12 @@ export async function resolveWithLabel(
   const { kind } = rt.store;
   const caseId = Number(c.id);
   if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${caseId} is already ${c.status}`);
-  if (c.type === 'dead_letter') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is a dead letter: its delivery is replayed or abandoned, not labelled`);
-  }
-  if (c.type === 'quarantine') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is a quarantine case: its record is released or discarded, not labelled`);
-  }
-  if (c.type === 'schema_halt') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is a schema halt: the change is accepted or rejected, not labelled`);
-  }
+  const type = caseTypeDefinition(c.type);
+  if (!type.takesLabel) throw new AirlockError('CONFLICT', `review case ${caseId} ${type.notLabelled}`);
   const pipeline = rt.config.pipelines[c.pipeline];
   if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
   const record = await lockRecord(trx, kind, c.pipeline, c.record_id);
-  if (c.type === 'audit_sample') {
+  if (type.approve === 'confirm') {
     // An audit verdict is a label for measuring automatic decisions; the decision itself stands.
     const decision = record?.decision ? (JSON.parse(record.decision) as { label: string }) : null;
     if (!(await resolveCase(trx, caseId, verdict, now)))

@@ -8,6 +8,7 @@
  * UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite); readers merge the parts of a window, which summaries
  * allow (src/drift/summary.ts states what merging preserves).
  */
+import { alertOf } from '../alerts/catalog.js';
 import type { DriftConfig } from '../config/drift.js';
 import type { PipelineConfig } from '../config/load.js';
 import type { DriftOptions } from '../drift/compare.js';
@@ -358,25 +359,18 @@ export class DriftStage {
       f.p_value !== null
         ? `${f.test} statistic ${stat}, adjusted p = ${Number((f.p_value_adjusted ?? f.p_value).toPrecision(3))} (threshold ${f.threshold})`
         : `${f.test} ${stat} (threshold ${f.threshold})`;
-    await this.rt.alerts.raise({
-      key: `drift:${p}:${field}:${state.episodes}:${event}`,
-      severity: event === 'opened' ? 'warning' : 'info',
-      title: event === 'opened' ? `Drift on ${p}: ${field}` : `Drift on ${p}: ${field} resolved`,
-      text:
-        event === 'opened'
-          ? `${field} drifted from the reference in the window ${span}: ${measure}, ${rows} records. ${link}`
-          : `${field} is back in line with the reference after ${this.cfg.alert.resolveAfter} window(s) without drift (last: ${span}, ${measure}). ${link}`,
-      fields: {
-        pipeline: p,
-        field,
-        event,
-        test: f.test,
-        statistic: stat,
-        threshold: f.threshold ?? '-',
-        window_start: iso(window),
-        records: rows,
-        link,
-      },
-    });
+    const facts = {
+      pipeline: p,
+      field,
+      episode: state.episodes,
+      span,
+      measure,
+      records: rows,
+      link,
+      fields: { test: f.test, statistic: stat, threshold: f.threshold ?? '-', window_start: iso(window) },
+    };
+    await this.rt.alerts.raise(
+      event === 'opened' ? alertOf('drift', facts) : alertOf('drift_resolved', { ...facts, resolveAfter: this.cfg.alert.resolveAfter }),
+    );
   }
 }

@@ -12,6 +12,7 @@ import {
 } from '../drift/monitor.js';
 import { DriftSummary } from '../drift/summary.js';
 import { AirlockError } from '../errors.js';
+import { caseTypeDefinition, MODEL_JUDGING_CASE_TYPES } from '../review/case-types.js';
 import type { Runtime } from '../runtime/context.js';
 import { activeReference, episodeRows, latestWindowStart, type WindowPart, windowParts } from '../store/drift.js';
 import { driftFieldLink, driftOptions, type LoadedReference, loadReference, mergeParts } from './drift-stage.js';
@@ -32,7 +33,7 @@ export async function requireReference(rt: Runtime, pipeline: string): Promise<L
 
 /** Reviewer verdicts on the records of a window, against the model's label. */
 export interface VerdictCounts {
-  /** Resolved low_confidence, policy_review and audit_sample cases whose verdict is a label. */
+  /** Resolved cases whose verdict judges the model's label (low_confidence, policy_review, audit_sample). */
   verdicts: number;
   agree: number;
   /** Sum of the calibrated confidence of the same records (the estimate on the reviewed records). */
@@ -58,7 +59,7 @@ export async function verdictsByWindow(
     .select(['c.type', 'c.resolution', 'r.prediction', 'r.created_at'])
     .where('c.pipeline', '=', pipeline)
     .where('c.status', '=', 'resolved')
-    .where('c.type', 'in', ['low_confidence', 'policy_review', 'audit_sample'])
+    .where('c.type', 'in', MODEL_JUDGING_CASE_TYPES)
     .where('r.created_at', '>=', from)
     .where('r.created_at', '<', to)
     .execute();
@@ -75,7 +76,7 @@ export async function verdictsByWindow(
     v.verdicts++;
     if (agree) v.agree++;
     v.confidence_sum += confidenceOf(p) ?? 0;
-    if (r.type === 'audit_sample') {
+    if (caseTypeDefinition(r.type).approve === 'confirm') {
       v.audit_verdicts++;
       if (agree) v.audit_agree++;
     }

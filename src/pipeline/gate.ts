@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { alertOf } from '../alerts/catalog.js';
 import type { GatePolicy, PipelineConfig } from '../config/load.js';
 import { evolveContract } from '../contract/evolve.js';
 import { type Contract, compileContract, type Violation, type ViolationKind } from '../contract/gate.js';
@@ -347,25 +348,20 @@ function summarise(violations: Violation[]): { kind: ViolationKind; field: strin
 /** Raises the halt alert (after the transaction that opened the halt committed). */
 export async function alertHalt(rt: Runtime, pipeline: string, h: NonNullable<GateResult['halted']>): Promise<void> {
   await rt.alerts
-    .raise({
-      key: `halt:${pipeline}:${h.haltId}`,
-      severity: 'critical',
-      title: `Pipeline ${pipeline} halted on a schema change`,
-      text:
-        `${h.records} records showed ${h.kind} on field "${h.field}" within ${Math.round(rt.config.pipelines[pipeline].gate.haltAfter.withinMs / 1000)}s. ` +
-        `Scoring is stopped; records are stored and wait. ${h.proposed.length > 0 ? `Accepting it would change the contract: ${h.proposed.join('; ')}. ` : ''}` +
-        `Accept the change with: airlock contract accept --pipeline ${pipeline} (or reject it with airlock contract reject --pipeline ${pipeline}).`,
-      fields: {
+    .raise(
+      alertOf('schema_halt', {
         pipeline,
-        halt: h.haltId,
+        haltId: h.haltId,
         kind: h.kind,
         field: h.field,
         records: h.records,
-        contract_version: h.contractVersion ?? 0,
-        example_ids: h.exampleIds.join(', '),
-      },
-      values: h.examples,
-    })
+        withinMs: rt.config.pipelines[pipeline].gate.haltAfter.withinMs,
+        proposed: h.proposed,
+        contractVersion: h.contractVersion,
+        exampleIds: h.exampleIds,
+        examples: h.examples,
+      }),
+    )
     .catch((err) => rt.logger.error({ err }, 'could not raise the halt alert'));
   rt.metrics.halts.inc({ pipeline });
 }

@@ -1,3 +1,4 @@
+import { alertOf } from '../alerts/catalog.js';
 import { type CalibrationMethod, type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
 import {
   estimatedAccuracy,
@@ -201,24 +202,18 @@ export async function runRefit(
     misclassified: wrong.length,
   };
   if (rt.alerts && committed.version !== null) {
-    const b = result.before;
-    const a = result.after!;
+    const facts = {
+      pipeline: pipelineName,
+      version: committed.version,
+      evidence: committed.evidenceId,
+      before: result.before,
+      after: result.after!,
+      alpha: t.alpha,
+      delta: t.delta,
+      misclassified: wrong.length,
+    };
     await rt.alerts
-      .raise({
-        key: `refit:${pipelineName}:${committed.version}`,
-        severity: 'info',
-        title:
-          versionStatus === 'active'
-            ? `Pipeline ${pipelineName}: refit applied (routing version ${committed.version})`
-            : `Pipeline ${pipelineName}: refit waits for approval (routing version ${committed.version})`,
-        text:
-          `Threshold ${b ? b.threshold.toFixed(4) : '—'} → ${a.threshold.toFixed(4)}, coverage ${b ? (b.coverage * 100).toFixed(1) : '—'}% → ${(a.coverage * 100).toFixed(1)}%, ` +
-          `error bound ${b ? (b.error_upper_bound * 100).toFixed(2) : '—'}% → ${(a.error_upper_bound * 100).toFixed(2)}% (α ${t.alpha}, δ ${t.delta}); ${wrong.length} production misclassifications found by reviewers since the version in force. ` +
-          (versionStatus === 'active'
-            ? ''
-            : `Approve with: airlock thresholds approve --pipeline ${pipelineName} --version ${committed.version}`),
-        fields: { pipeline: pipelineName, version: committed.version, evidence: committed.evidenceId },
-      })
+      .raise(versionStatus === 'active' ? alertOf('refit_applied', facts) : alertOf('refit_waiting', facts))
       .catch((err) => rt.logger.error({ err }, 'could not raise the refit alert'));
   }
   return run;

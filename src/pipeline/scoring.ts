@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { alertOf } from '../alerts/catalog.js';
 import type { PipelineConfig } from '../config/load.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from '../models/adapter.js';
 import { newCase } from '../review/cases.js';
@@ -315,13 +316,9 @@ export class ScoringStage {
     );
     if (!this.alertedOutage && this.consecutiveOutages >= 3) {
       this.alertedOutage = true;
-      void this.rt.alerts.raise({
-        key: `model_unavailable:${this.pipeline.name}`,
-        severity: 'critical',
-        title: `Model of pipeline ${this.pipeline.name} is unavailable`,
-        text: `Scoring is paused and records are waiting; last error: ${err.message}.`,
-        fields: { pipeline: this.pipeline.name, consecutive_failures: this.consecutiveOutages },
-      });
+      void this.rt.alerts.raise(
+        alertOf('model_unavailable', { pipeline: this.pipeline.name, error: err.message, consecutiveFailures: this.consecutiveOutages }),
+      );
     }
   }
 }

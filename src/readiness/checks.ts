@@ -13,9 +13,11 @@
  */
 import type { AlertSinkConfig, PipelineConfig, TeamConfig } from '../config/load.js';
 import { READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from '../config/readiness-ids.js';
+import { pipelineCaseTypes } from '../review/case-types.js';
 import type { QueueCase } from '../review/queue-stats.js';
 import { queueMetrics } from '../review/queue-stats.js';
-import { checkRunbook, humanDuration, runbookCaseTypes } from '../review/runbook.js';
+import { humanDuration } from '../review/runbook.js';
+import { checkRunbook } from '../review/runbook-check.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'manual' | 'stale';
 
@@ -484,7 +486,7 @@ const destinationsCheck: CheckFn = (facts) => {
 
 const caseTypesCheck: CheckFn = (facts) => {
   const p = facts.pipelineConfig;
-  const types = runbookCaseTypes(p);
+  const types = pipelineCaseTypes(p);
   const problems: { type: string; missing: string[] }[] = [];
   const parts: string[] = [];
   for (const t of types) {
@@ -540,7 +542,7 @@ const runbookCheck: CheckFn = (facts) => {
     return {
       status: 'pass',
       points: 1,
-      evidence: `airlock runbook --check passes now (${runbookCaseTypes(facts.pipelineConfig).length} case types${coverage === null ? '' : `, staffing checked at ${pct(coverage)} auto-accepted`})${warnings}`,
+      evidence: `airlock runbook --check passes now (${pipelineCaseTypes(facts.pipelineConfig).length} case types${coverage === null ? '' : `, staffing checked at ${pct(coverage)} auto-accepted`})${warnings}`,
     };
   }
   return {

@@ -1,17 +1,7 @@
-import { type CaseTypeConfig, defaultCaseType, type PipelineConfig } from '../config/load.js';
+import type { CaseTypeConfig, PipelineConfig } from '../config/load.js';
 import type { NewReviewCase } from '../store/cases.js';
 import { addWorkingTime } from './calendar.js';
-
-/** Case types Airlock itself opens; each exists even when the config does not name it. */
-export const BUILT_IN_CASE_TYPES = [
-  'low_confidence',
-  'policy_review',
-  'audit_sample',
-  'model_failure',
-  'quarantine',
-  'schema_halt',
-  'dead_letter',
-] as const;
+import { type BuiltInCaseType, unconfiguredCaseType } from './case-types.js';
 
 /** Queue order: lower first. */
 export const PRIORITY_RANK = { critical: 0, high: 1, normal: 2, low: 3 } as const;
@@ -20,7 +10,7 @@ export const PRIORITY_RANK = { critical: 0, high: 1, normal: 2, low: 3 } as cons
 export function newCase(
   pipeline: PipelineConfig,
   recordId: string,
-  type: string,
+  type: BuiltInCaseType,
   reason: Record<string, unknown>,
   now: number,
 ): NewReviewCase {
@@ -40,13 +30,7 @@ export function newCase(
   };
 }
 
-/** The settings of a case type for a pipeline: the config's, or the defaults of a built-in type. */
+/** The settings of a case type for a pipeline: the config's, or the defaults of the type (src/review/case-types.ts). */
 export function caseTypeOf(pipeline: PipelineConfig | undefined, type: string): CaseTypeConfig {
-  const configured = pipeline?.review.caseTypes[type];
-  if (configured) return configured;
-  const d = defaultCaseType();
-  // Deciding a schema change stops or resumes a whole pipeline, and a replay sends to a vendor again: by default
-  // those are a lead's call (as their own routes require).
-  if (type === 'schema_halt' || type === 'dead_letter') d.actions.reviewer = ['request_info', 'escalate'];
-  return d;
+  return pipeline?.review.caseTypes[type] ?? unconfiguredCaseType(type);
 }

@@ -1,3 +1,5 @@
+import type { Alert } from '../alerts/alerts.js';
+import { alertOf } from '../alerts/catalog.js';
 import type { Runtime } from '../runtime/context.js';
 import { appendEvents } from '../store/events.js';
 import type { ReviewCaseRow } from '../store/tables.js';
@@ -21,6 +23,15 @@ function describe(t: ResolvedTarget): string {
       return `${t.via} (unresolved: ${t.reason})`;
   }
 }
+
+/** The case an SLA alert is about, and who was told. */
+const caseFacts = (c: ReviewCaseRow, notified: string) => ({
+  pipeline: c.pipeline,
+  caseId: Number(c.id),
+  type: c.type,
+  owner: c.owner,
+  notified,
+});
 
 /**
  * The SLA clocks and escalation chains of open cases, in every process. A step fires when its row is inserted into
@@ -104,17 +115,8 @@ export class SlaStage {
     for (const step of steps) {
       escalationInput.fired.push({ repeat: step.repeat, level: step.level });
       if (!(await this.claim(c, step.repeat, step.level, step.targets, now))) continue;
-      await this.notify(
-        c,
-        `escalation:${c.id}:${step.key}`,
-        'warning',
-        `Case ${c.id} (${c.type}) escalated, level ${step.level + 1}`,
-        step.targets,
-        now,
-        {
-          repeat: step.repeat,
-          level: step.level + 1,
-        },
+      await this.notify(c, 'case_escalated', step.targets, now, { repeat: step.repeat, level: step.level + 1 }, (who) =>
+        alertOf('case_escalated', { ...caseFacts(c, who), stepKey: step.key, level: step.level + 1, repeat: step.repeat }),
       );
     }
     const notified = fired
@@ -148,14 +150,14 @@ export class SlaStage {
           .where('id', '=', Number(c.id))
           .execute();
       }
+      const dueAt = new Date(b.dueAt).toISOString();
       await this.notify(
         c,
-        `sla_breach:${c.id}:${b.kind}`,
-        'critical',
-        `SLA breached: case ${c.id} (${c.type}) missed its ${b.kind === 'first_action' ? 'first-action' : 'resolution'} deadline`,
+        'sla_breached',
         plan.notify,
         now,
-        { kind: b.kind, due_at: new Date(b.dueAt).toISOString(), ...(plan.moveTo ? { moved_to: plan.moveTo } : {}) },
+        { kind: b.kind, due_at: dueAt, ...(plan.moveTo ? { moved_to: plan.moveTo } : {}) },
+        (who) => alertOf('sla_breach', { ...caseFacts(c, who), kind: b.kind, dueAt, movedTo: plan.moveTo }),
       );
     }
     // The next moment something is due: an escalation step not fired yet, or a deadline not yet breached.
@@ -184,14 +186,14 @@ export class SlaStage {
     }
   }
 
+  /** Records the step as an event on the case's record, raises its alert, and posts to the step's `webhook:` targets. */
   private async notify(
     c: ReviewCaseRow,
-    key: string,
-    severity: 'warning' | 'critical',
-    title: string,
+    kind: 'case_escalated' | 'sla_breached',
     targets: ResolvedTarget[],
     now: number,
     fields: Record<string, string | number>,
+    alert: (notified: string) => Alert,
   ): Promise<void> {
     const who = targets.map(describe).join('; ') || 'nobody (no targets resolved)';
     await appendEvents(
@@ -201,31 +203,26 @@ export class SlaStage {
           pipeline: c.pipeline,
           recordId: c.record_id,
           at: now,
-          kind: severity === 'critical' ? 'sla_breached' : 'case_escalated',
+          kind,
           detail: { case_id: Number(c.id), ...fields, notified: targets.map((t) => t.via) },
         },
       ],
       this.rt.store.kind,
     );
-    await this.rt.alerts.raise({
-      key,
-      severity,
-      title,
-      text: `Pipeline ${c.pipeline}, case ${c.id} (${c.type}), owner ${c.owner ?? 'nobody'}: notifying ${who}.`,
-      fields: { pipeline: c.pipeline, case_id: Number(c.id), type: c.type, owner: c.owner ?? '', notified: who, ...fields },
-    });
+    const raised = alert(who);
+    await this.rt.alerts.raise(raised);
     for (const t of targets) {
       if (t.kind !== 'webhook') continue;
       await fetch(t.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          event: severity === 'critical' ? 'sla_breach' : 'escalation',
+          event: kind === 'sla_breached' ? 'sla_breach' : 'escalation',
           pipeline: c.pipeline,
           case_id: Number(c.id),
           type: c.type,
           owner: c.owner,
-          title,
+          title: raised.title,
           ...fields,
         }),
         signal: AbortSignal.timeout(10_000),
