@@ -1,6 +1,7 @@
 // Time budget: 60 s for the file (both backends); about 10 s on 2 loaded cores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountRole, addUser, createToken, ROLES } from '../src/accounts/accounts.js';
+import { createToken } from '../src/accounts/tokens.js';
+import { type AccountRole, addUser, ROLES } from '../src/accounts/users.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';

@@ -342,6 +342,24 @@ export const ALERTS = {
       commands: [`airlock thresholds history --pipeline ${P}`, `airlock thresholds rollback --pipeline ${P} --to N`],
     }),
   }),
+
+  readiness_test: define<{ pipeline: string }>({
+    name: 'Airlock test alert',
+    severity: 'info',
+    raise: (t) => ({
+      key: `readiness_test:${t.pipeline}`,
+      title: 'Airlock test alert',
+      text: `A test alert from airlock readiness for pipeline ${t.pipeline}: alerts from this pipeline reach this channel.`,
+      fields: { pipeline: t.pipeline },
+    }),
+    playbook: ({ pipeline: P }) => ({
+      means:
+        'Someone checked that alerts reach this channel (airlock readiness --test-alert): each run sends one, and the readiness check change.alerts cites it. It carries no record data.',
+      owner: 'whoever ran it; nobody else',
+      steps: ['Nothing to do: the channel receives alerts.'],
+      commands: [`airlock readiness --pipeline ${P} --test-alert`],
+    }),
+  }),
 };
 
 export type AlertName = keyof typeof ALERTS;

@@ -3,7 +3,8 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { addUser, createToken } from '../accounts/accounts.js';
+import { createToken } from '../accounts/tokens.js';
+import { addUser } from '../accounts/users.js';
 import { loadConfig } from '../config/load.js';
 import { startVendorSimulator } from '../delivery/simulator.js';
 import { AirlockError } from '../errors.js';

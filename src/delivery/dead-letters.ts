@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
+import { caseReasonOf, decision, deliveryResponse, eventDetail, rateSignal, recordBody } from '../store/codecs.js';
 import { breakerRows, limitsRows } from '../store/delivery-state.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
@@ -20,7 +21,6 @@ export function displayUrl(url: string): string {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-const parse = (t: string | null): unknown => (t === null ? null : JSON.parse(t));
 
 export interface DeadLetterFilter {
   pipeline?: string;
@@ -56,7 +56,7 @@ async function openDeadLetterCases(db: Kysely<Tables>, pipeline: string, recordI
     .where('type', '=', 'dead_letter')
     .where('status', '=', 'open')
     .execute();
-  return rows.filter((r) => (parse(r.reason) as { destination?: string })?.destination === destination).map((r) => Number(r.id));
+  return rows.filter((r) => caseReasonOf('dead_letter', r.reason)?.destination === destination).map((r) => Number(r.id));
 }
 
 /** Dead letters, newest first, with the open dead_letter case each belongs to. */
@@ -108,9 +108,13 @@ export async function showDeadLetter(rt: Runtime, id: number) {
     .where('record_id', '=', d.record_id)
     .orderBy('seq')
     .execute();
+  // The attempts and people's actions on this delivery: the delivery_* events naming its destination.
   const mine = events
-    .map((e) => ({ at: iso(e.at), kind: e.kind, detail: parse(e.detail) as Record<string, unknown> }))
-    .filter((e) => e.kind.startsWith('delivery_') && e.detail?.destination === d.destination);
+    .map((e) => {
+      const detail: Record<string, unknown> = eventDetail.decode(e.detail);
+      return { at: iso(e.at), kind: e.kind, detail };
+    })
+    .filter((e) => e.kind.startsWith('delivery_') && e.detail.destination === d.destination);
   const cases = await openDeadLetterCases(db, d.pipeline, d.record_id, d.destination);
   return {
     ...summary(d, cases[0] ?? null),
@@ -119,10 +123,10 @@ export async function showDeadLetter(rt: Runtime, id: number) {
       ? {
           ...DeliveryStage.requestOf(dest, d),
           url: displayUrl(dest.url),
-          body: record ? requestBody(dest.body, d, parse(record.body), parse(record.decision)) : null,
+          body: record ? requestBody(dest.body, d, recordBody.decode(record.body), decision.decodeOrNull(record.decision)) : null,
         }
       : null,
-    response: parse(d.response),
+    response: deliveryResponse.decodeOrNull(d.response),
     attempt_log: mine.filter((e) => e.kind !== 'delivery_replayed' && e.kind !== 'delivery_discarded'),
     history: mine.filter((e) => e.kind === 'delivery_replayed' || e.kind === 'delivery_discarded'),
   };
@@ -319,7 +323,7 @@ export async function destinationStatus(rt: Runtime) {
         concurrency: dest.concurrency,
         found_limit: l?.found_per_second != null ? { per_second: Number(l.found_per_second), source: l.found_source } : null,
         pace_per_second: l?.rate_per_second != null ? Number(l.rate_per_second) : null,
-        last_signal: l ? parse(l.signal) : null,
+        last_signal: l ? rateSignal.decodeOrNull(l.signal) : null,
         breaker: b
           ? {
               state: b.state,

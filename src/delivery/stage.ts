@@ -4,6 +4,7 @@ import type { DestinationConfig, PipelineConfig } from '../config/load.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases } from '../store/cases.js';
+import { decision as decisionColumn, deliveryResponse, recordBody } from '../store/codecs.js';
 import { claimDueDeliveries, updateDelivery } from '../store/deliveries.js';
 import { type BreakerRow, leaseTokens, lockBreakerRow, saveBreakerRow, saveLearned } from '../store/delivery-state.js';
 import { appendEvents } from '../store/events.js';
@@ -475,7 +476,9 @@ export class DeliveryStage {
     if (template === undefined) return `{"record":${body},"decision":${decision ?? 'null'}}`;
     try {
       const meta = { pipeline: d.pipeline, record_id: d.record_id, destination: d.destination, idempotency_key: d.idempotency_key };
-      return JSON.stringify(renderTemplate(template, { record: JSON.parse(body), decision: JSON.parse(decision ?? 'null'), meta }));
+      return JSON.stringify(
+        renderTemplate(template, { record: recordBody.decode(body), decision: decisionColumn.decodeOrNull(decision), meta }),
+      );
     } catch (err) {
       if (err instanceof TemplateMissingPath) return { kind: 'dead', error: err.message };
       throw err;
@@ -725,7 +728,7 @@ export class DeliveryStage {
           lease_until: null,
           last_status: final.status ?? null,
           last_error: final.error ?? `destination answered ${final.status}`,
-          response: final.response ? JSON.stringify(final.response) : null,
+          response: final.response ? deliveryResponse.encode(final.response) : null,
           updated_at: now,
         });
         if (!ok) return false;
@@ -759,25 +762,18 @@ export class DeliveryStage {
         lease_until: null,
         last_status: final.status ?? null,
         last_error: final.kind === 'dead' ? (final.error ?? null) : null,
-        response: final.kind === 'dead' && final.response ? JSON.stringify(final.response) : null,
+        response: final.kind === 'dead' && final.response ? deliveryResponse.encode(final.response) : null,
         updated_at: now,
       });
       if (!ok) return false;
+      const at = { pipeline: d.pipeline, recordId: d.record_id, at: now };
+      const detail = { destination: d.destination, attempt: attempts, status: final.status ?? null };
       await appendEvents(
         trx,
         [
-          {
-            pipeline: d.pipeline,
-            recordId: d.record_id,
-            at: now,
-            kind: final.kind === 'delivered' ? 'delivery_succeeded' : 'delivery_dead_lettered',
-            detail: {
-              destination: d.destination,
-              attempt: attempts,
-              status: final.status ?? null,
-              ...(final.kind === 'dead' ? { error: final.error ?? null } : {}),
-            },
-          },
+          final.kind === 'dead'
+            ? { ...at, kind: 'delivery_dead_lettered', detail: { ...detail, error: final.error ?? null } }
+            : { ...at, kind: 'delivery_succeeded', detail },
         ],
         kind,
       );

@@ -9,6 +9,7 @@ import { caseTypeOf } from '../review/cases.js';
 import { holderOf, type Reviewer } from '../review/queue.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, resolveCase } from '../store/cases.js';
+import { decision as decisionColumn, prediction as predictionColumn, recordBody } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
 import { insertLabels } from '../store/labels.js';
 import { lockRecord } from '../store/records.js';
@@ -59,7 +60,7 @@ export function parseDecision(body: Record<string, unknown>, modelLabel: string 
 
 function modelLabelOf(record: { prediction: string | null } | undefined): string | null {
   if (!record?.prediction) return null;
-  const p = JSON.parse(record.prediction) as { label?: unknown };
+  const p = predictionColumn.decode(record.prediction);
   return typeof p.label === 'string' ? p.label : p.label === undefined ? null : String(p.label);
 }
 
@@ -73,7 +74,7 @@ export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Reviewer): Pr
     .where('pipeline', '=', c.pipeline)
     .where('id', '=', c.record_id)
     .executeTakeFirst();
-  return allowedActions(r.role, caseTypeOf(rt.config.pipelines[c.pipeline], c.type), record ? JSON.parse(record.body) : {});
+  return allowedActions(r.role, caseTypeOf(rt.config.pipelines[c.pipeline], c.type), record ? recordBody.decode(record.body) : {});
 }
 
 /**
@@ -98,11 +99,9 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
     // Approving an audit sample confirms the automatic decision; approving any other case, the model's label.
     const d = parseDecision(
       body,
-      caseTypeDefinition(c.type).approve === 'confirm' && record?.decision
-        ? (JSON.parse(record.decision) as { label: string }).label
-        : modelLabel,
+      caseTypeDefinition(c.type).approve === 'confirm' && record?.decision ? decisionColumn.decode(record.decision).label : modelLabel,
     );
-    checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
+    checkMayAct(rt, c, actor, d, record ? recordBody.decode(record.body) : {}, now);
     const before = { state: c.state, owner: c.owner, claimed_by: c.claimed_by };
     const set: Record<string, unknown> = {};
     if (c.first_action_at === null) set.first_action_at = now;
@@ -271,7 +270,7 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     .where('pipeline', '=', c.pipeline)
     .where('id', '=', c.record_id)
     .executeTakeFirst();
-  checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
+  checkMayAct(rt, c, actor, d, record ? recordBody.decode(record.body) : {}, now);
   const base = { case_id: Number(c.id), action: d.action, pipeline: c.pipeline, record_id: c.record_id };
   if (d.action === 'request_info' || d.action === 'escalate') {
     const pipeline = rt.config.pipelines[c.pipeline];
@@ -409,7 +408,7 @@ export async function resolveWithLabel(
   const record = await lockRecord(trx, kind, c.pipeline, c.record_id);
   if (type.approve === 'confirm') {
     // An audit verdict is a label for measuring automatic decisions; the decision itself stands.
-    const decision = record?.decision ? (JSON.parse(record.decision) as { label: string }) : null;
+    const decision = decisionColumn.decodeOrNull(record?.decision ?? null);
     if (!(await resolveCase(trx, caseId, verdict, now)))
       throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
     await appendEvents(
@@ -476,13 +475,7 @@ async function recordVerdictLabel(
   now: number,
 ): Promise<void> {
   if (!record?.prediction) return;
-  const p = JSON.parse(record.prediction) as {
-    label?: unknown;
-    confidence?: unknown;
-    probs?: Record<string, number>;
-    segment?: string;
-    routing_version?: number | null;
-  };
+  const p = predictionColumn.decode(record.prediction);
   if (typeof p.label !== 'string' || typeof p.confidence !== 'number') return;
   await insertLabels(trx, [
     {

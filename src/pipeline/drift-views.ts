@@ -14,6 +14,7 @@ import { DriftSummary } from '../drift/summary.js';
 import { AirlockError } from '../errors.js';
 import { caseTypeDefinition, MODEL_JUDGING_CASE_TYPES } from '../review/case-types.js';
 import type { Runtime } from '../runtime/context.js';
+import { caseResolution, prediction as predictionColumn } from '../store/codecs.js';
 import { activeReference, episodeRows, latestWindowStart, type WindowPart, windowParts } from '../store/drift.js';
 import { driftFieldLink, driftOptions, type LoadedReference, loadReference, mergeParts } from './drift-stage.js';
 
@@ -66,9 +67,9 @@ export async function verdictsByWindow(
   const out = new Map<number, VerdictCounts>();
   for (const r of rows) {
     if (!r.prediction || !r.resolution) continue;
-    const verdict = (JSON.parse(r.resolution) as { label?: unknown }).label;
+    const verdict = caseResolution.decode(r.resolution).label;
     if (typeof verdict !== 'string' || verdict === 'rejected') continue;
-    const p = JSON.parse(r.prediction) as { label?: unknown; confidence?: unknown; calibrated_confidence?: unknown };
+    const p = predictionColumn.decode(r.prediction);
     const w = windowStartOf(Number(r.created_at), windowMs);
     let v = out.get(w);
     if (!v) out.set(w, (v = emptyVerdicts()));

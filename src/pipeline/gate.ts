@@ -6,6 +6,7 @@ import { type Contract, compileContract, type Violation, type ViolationKind } fr
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import type { NewReviewCase } from '../store/cases.js';
+import { contractSchema, recordBody, violationView } from '../store/codecs.js';
 import { contractVersions, insertActiveContractVersion, insertHalt, recordSighting } from '../store/contracts.js';
 import type { NewEvent } from '../store/events.js';
 import type { RecordStatus, Tables } from '../store/tables.js';
@@ -21,7 +22,7 @@ const compiled = new Map<string, Contract>();
 function compileCached(hash: string, schemaText: string): Contract {
   let c = compiled.get(hash);
   if (!c) {
-    c = compileContract(JSON.parse(schemaText));
+    c = compileContract(contractSchema.decode(schemaText));
     compiled.set(hash, c);
   }
   return c;
@@ -43,7 +44,7 @@ export async function registerConfigContract(db: Kysely<Tables>, pipeline: Pipel
         insertActiveContractVersion(trx, {
           pipeline: pipeline.name,
           hash: c.hash,
-          schema: JSON.stringify(c.schema),
+          schema: contractSchema.encode(c.schema),
           source: 'config',
           now,
           by: null,
@@ -105,11 +106,6 @@ export function policyFor(pipeline: PipelineConfig, violations: Violation[]): Ga
     if (POLICY_RANK[q] > POLICY_RANK[p]) p = q;
   }
   return p;
-}
-
-/** Violations as stored and shown: kind, JSON Pointer, field and message (never the value). */
-export function violationView(v: Violation) {
-  return { kind: v.kind, path: v.path, field: v.field, message: v.message, keyword: v.keyword };
 }
 
 export interface GateInput {
@@ -256,7 +252,7 @@ export async function gateRecords(trx: Kysely<Tables>, pipeline: PipelineConfig,
               .where('pipeline', '=', pipeline.name)
               .where('id', 'in', others)
               .execute();
-            for (const r of rows) bodies.set(r.id, JSON.parse(r.body));
+            for (const r of rows) bodies.set(r.id, recordBody.decode(r.body));
           }
           haltNow = {
             haltId,

@@ -10,10 +10,16 @@ import {
   stratifiedAccuracy,
   withinAutoApplyBounds,
 } from '../calibration/refit.js';
-import type { ThresholdMethod } from '../calibration/threshold.js';
 import type { AirlockConfig, PipelineConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
+import {
+  calibrator as calibratorColumn,
+  decision as decisionColumn,
+  labelProbs,
+  prediction as predictionColumn,
+  routingThreshold,
+} from '../store/codecs.js';
 import type { Store } from '../store/db.js';
 import { labelsOf, misclassifications, refitsOf } from '../store/labels.js';
 import { activeRoutingVersion, insertEvidence, insertRoutingVersion } from '../store/routing.js';
@@ -40,19 +46,12 @@ export interface RefitRun {
   misclassified: number;
 }
 
-interface ActiveThreshold {
-  value: number;
-  alpha: number;
-  delta: number;
-  method: ThresholdMethod;
-}
-
 const labelRow = (l: LabelRow): LabelledRow => ({
   source: l.source,
   label: l.label,
   predicted: l.predicted,
   rawConfidence: l.raw_confidence,
-  probs: l.probs ? (JSON.parse(l.probs) as Record<string, number>) : null,
+  probs: labelProbs.decodeOrNull(l.probs),
   segment: l.segment,
 });
 
@@ -97,8 +96,8 @@ export async function runRefit(
       reason: `${pipelineName} has no routing version in force: run airlock calibrate --pipeline ${pipelineName} --apply first`,
     };
   }
-  const t = JSON.parse(active.threshold) as ActiveThreshold;
-  const calibrator: Calibrator | null = active.calibrator ? parseCalibrator(JSON.parse(active.calibrator)) : null;
+  const t = routingThreshold.decode(active.threshold);
+  const calibrator: Calibrator | null = active.calibrator ? parseCalibrator(calibratorColumn.decode(active.calibrator)) : null;
   // Platt by default: isotonic's flat top blocks make the threshold grid coarse where the guarantee is decided.
   const method: CalibrationMethod = pipeline.routing.refit.method ?? calibrator?.method ?? 'platt';
   const labels = await labelsOf(store.db, pipelineName);
@@ -340,10 +339,10 @@ export async function accuracyWindows(
   for (const r of rows) {
     const w = windows[at(r.created_at)];
     if (!w || !r.prediction) continue;
-    const p = JSON.parse(r.prediction) as { confidence: number; calibrated_confidence?: number };
+    const p = predictionColumn.decode(r.prediction);
     const c = p.calibrated_confidence ?? p.confidence;
     w.conf.push(c);
-    const d = r.decision ? (JSON.parse(r.decision) as { source?: string }) : null;
+    const d = decisionColumn.decodeOrNull(r.decision);
     if (d?.source === 'auto') {
       w.auto++;
       w.confAuto.push(c);

@@ -5,6 +5,7 @@ import { type ModelAdapter, ModelCallError, type Prediction } from '../models/ad
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases } from '../store/cases.js';
+import { prediction as predictionColumn, recordBody } from '../store/codecs.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { claimRecordsForScoring, updateRecord } from '../store/records.js';
 import type { RecordRow, Tables } from '../store/tables.js';
@@ -83,7 +84,7 @@ export class ScoringStage {
 
   private async call(record: RecordRow): Promise<Outcome> {
     try {
-      const prediction = await this.model.predict(JSON.parse(record.body));
+      const prediction = await this.model.predict(recordBody.decode(record.body));
       this.rt.metrics.modelCalls.inc({ pipeline: this.pipeline.name, outcome: 'ok' });
       this.lastSuccessAt = this.rt.clock.now();
       if (this.consecutiveOutages > 0) {
@@ -143,8 +144,8 @@ export class ScoringStage {
     events: NewEvent[],
   ): Promise<boolean> {
     const p = this.pipeline;
-    const routed = route(p, policy, JSON.parse(record.body), record.id, prediction);
-    const predictionJson = JSON.stringify({
+    const routed = route(p, policy, recordBody.decode(record.body), record.id, prediction);
+    const predictionJson = predictionColumn.encode({
       label: prediction.label,
       confidence: prediction.confidence,
       ...(prediction.probs ? { probs: prediction.probs } : {}),

@@ -18,6 +18,7 @@ import type { QueueCase } from '../review/queue-stats.js';
 import { queueMetrics } from '../review/queue-stats.js';
 import { humanDuration } from '../review/runbook.js';
 import { checkRunbook } from '../review/runbook-check.js';
+import type { StoredThreshold } from '../store/codecs.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'manual' | 'stale';
 
@@ -42,7 +43,8 @@ export interface RoutingVersionFact {
   version: number;
   status: string;
   evidenceId: number | null;
-  threshold: Record<string, unknown>;
+  /** The routing version's threshold as stored (empty when it cannot be read). */
+  threshold: Partial<StoredThreshold>;
   createdAt: number;
   activatedAt: number | null;
 }

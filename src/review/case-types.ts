@@ -8,6 +8,7 @@
  */
 import type { CaseTypeConfig, PipelineConfig, ReviewAction, Role } from '../config/load.js';
 import { defaultCaseType, REVIEW_ACTIONS } from '../config/load.js';
+import type { CaseReasons } from '../store/codecs.js';
 
 /** What approve (and relabel, where accepted) does on a case of the type. */
 export type ApproveMeaning =
@@ -68,7 +69,7 @@ const LEADS_DECIDE: CaseTypeDefinition['defaultActions'] = { reviewer: ['request
 const EVERY_ACTION = REVIEW_ACTIONS;
 const NOT_RELABELLED = REVIEW_ACTIONS.filter((a) => a !== 'relabel');
 
-/** The built-in case types, in the order the runbook lists them. */
+/** The built-in case types, in the order the runbook lists them (the names of src/store/codecs.ts CaseReasons). */
 export const CASE_TYPES = {
   low_confidence: {
     name: 'low_confidence',
@@ -195,7 +196,7 @@ export const CASE_TYPES = {
       actions: { ...ACTION_WORDS, approve: 'Replay', reject: 'Discard', relabel: 'Relabel' },
     },
   },
-} satisfies Record<string, CaseTypeDefinition>;
+} satisfies Record<keyof CaseReasons, CaseTypeDefinition>;
 
 /** A case type Airlock opens by itself. */
 export type BuiltInCaseType = keyof typeof CASE_TYPES;

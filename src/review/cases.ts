@@ -1,5 +1,6 @@
 import type { CaseTypeConfig, PipelineConfig } from '../config/load.js';
 import type { NewReviewCase } from '../store/cases.js';
+import type { CaseReasons } from '../store/codecs.js';
 import { addWorkingTime } from './calendar.js';
 import { type BuiltInCaseType, unconfiguredCaseType } from './case-types.js';
 
@@ -7,11 +8,11 @@ import { type BuiltInCaseType, unconfiguredCaseType } from './case-types.js';
 export const PRIORITY_RANK = { critical: 0, high: 1, normal: 2, low: 3 } as const;
 
 /** Builds a new open case of `type` for a record, with the owner and SLA the config gives that type. */
-export function newCase(
+export function newCase<T extends BuiltInCaseType>(
   pipeline: PipelineConfig,
   recordId: string,
-  type: BuiltInCaseType,
-  reason: Record<string, unknown>,
+  type: T,
+  reason: Partial<CaseReasons[T]>,
   now: number,
 ): NewReviewCase {
   const ct = pipeline.review.caseTypes[type];

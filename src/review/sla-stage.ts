@@ -1,6 +1,7 @@
 import type { Alert } from '../alerts/alerts.js';
 import { alertOf } from '../alerts/catalog.js';
 import type { Runtime } from '../runtime/context.js';
+import { escalationTargets } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { caseTypeOf } from './cases.js';
@@ -176,7 +177,7 @@ export class SlaStage {
     try {
       await this.rt.store.db
         .insertInto('case_escalations')
-        .values({ case_id: Number(c.id), repeat, level, fired_at: now, targets: JSON.stringify(targets.map((t) => t.via)) })
+        .values({ case_id: Number(c.id), repeat, level, fired_at: now, targets: escalationTargets.encode(targets.map((t) => t.via)) })
         .execute();
       return true;
     } catch (err) {

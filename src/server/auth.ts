@@ -1,26 +1,17 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createSession, endSession, sessionUser } from '../accounts/sessions.js';
 import {
-  type AccountRole,
-  addUser,
-  authenticate,
-  createSession,
   createToken,
-  disableUser,
-  endSession,
   grantView,
   listTokens,
-  listUsers,
   revokeToken,
-  sessionUser,
-  setPassword,
-  setRole,
   type TokenGrant,
   type TokenScope,
   tokenGrant,
   tokenUser,
-  type User,
-} from '../accounts/accounts.js';
+} from '../accounts/tokens.js';
+import { type AccountRole, addUser, authenticate, disableUser, listUsers, setPassword, setRole, type User } from '../accounts/users.js';
 import type { Role } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
