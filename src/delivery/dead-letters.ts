@@ -7,8 +7,8 @@ import { breakerRows, limitsRows } from '../store/delivery-state.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 import type { DeliveryRow, Tables } from '../store/tables.js';
-import { DeliveryStage, liveStages } from './stage.js';
-import { renderTemplate, TemplateMissingPath } from './template.js';
+import type { LiveDeliveryStages } from './live-stages.js';
+import { requestBodyView, requestOf } from './request.js';
 
 /** A URL as the API shows it: without user info or query string, where credentials sometimes travel. */
 export function displayUrl(url: string): string {
@@ -121,27 +121,15 @@ export async function showDeadLetter(rt: Runtime, id: number) {
     record_status: record?.status ?? null,
     request: dest
       ? {
-          ...DeliveryStage.requestOf(dest, d),
+          ...requestOf(dest, d),
           url: displayUrl(dest.url),
-          body: record ? requestBody(dest.body, d, recordBody.decode(record.body), decision.decodeOrNull(record.decision)) : null,
+          body: record ? requestBodyView(dest, d, recordBody.decode(record.body), decision.decodeOrNull(record.decision)) : null,
         }
       : null,
     response: deliveryResponse.decodeOrNull(d.response),
     attempt_log: mine.filter((e) => e.kind !== 'delivery_replayed' && e.kind !== 'delivery_discarded'),
     history: mine.filter((e) => e.kind === 'delivery_replayed' || e.kind === 'delivery_discarded'),
   };
-}
-
-/** The body as the worker sends it: `{record, decision}` or the destination's template (null when it cannot render). */
-function requestBody(template: unknown, d: DeliveryRow, record: unknown, decision: unknown): unknown {
-  if (template === undefined) return { record, decision };
-  const meta = { pipeline: d.pipeline, record_id: d.record_id, destination: d.destination, idempotency_key: d.idempotency_key };
-  try {
-    return renderTemplate(template, { record, decision, meta });
-  } catch (err) {
-    if (err instanceof TemplateMissingPath) return null;
-    throw err;
-  }
 }
 
 export interface ReplaySelection {
@@ -280,9 +268,9 @@ export async function discardDeadLetter(rt: Runtime, id: number, opts: { by: str
 
 /**
  * Every destination's state: its limits (configured, found, last signal), circuit breaker (shared), queue and dead
- * letters, and the pacing of this process's stage when it runs one.
+ * letters, and the pacing and retry budget of this process's stage when `live` (the worker pool's) runs one.
  */
-export async function destinationStatus(rt: Runtime) {
+export async function destinationStatus(rt: Runtime, live?: LiveDeliveryStages) {
   const { db } = rt.store;
   const [breakers, limits, counts, quotas] = await Promise.all([
     breakerRows(db),
@@ -299,7 +287,7 @@ export async function destinationStatus(rt: Runtime) {
     for (const dest of Object.values(p.destinations)) {
       const b = breakers.find((x) => x.pipeline === p.name && x.destination === dest.name);
       const l = limits.find((x) => x.pipeline === p.name && x.destination === dest.name);
-      const stage = [...liveStages].find((s) => s.rt === rt && s.pipeline.name === p.name && s.destination.name === dest.name);
+      const stage = live?.find(p.name, dest.name);
       const c = (status: string) =>
         Number(counts.find((x) => x.pipeline === p.name && x.destination === dest.name && x.status === status)?.n ?? 0);
       out.push({

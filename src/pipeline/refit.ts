@@ -223,17 +223,11 @@ export async function runRefit(
  * runs the refit due now (once per due time across processes; see runRefit).
  */
 export class RefitStage {
-  private nextRunAt = 0;
+  constructor(private readonly rt: Runtime) {}
 
-  constructor(
-    private readonly rt: Runtime,
-    private readonly intervalMs = 60_000,
-  ) {}
-
-  async runOnce(): Promise<{ done: number; waitMs: number }> {
+  /** Runs the refits due now (the worker pool looks every minute). */
+  async runOnce(): Promise<{ done: number }> {
     const now = this.rt.clock.now();
-    if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
-    this.nextRunAt = now + this.intervalMs;
     let done = 0;
     for (const p of Object.values(this.rt.config.pipelines)) {
       const goLive = goLiveOf(p);
@@ -256,7 +250,7 @@ export class RefitStage {
         );
       }
     }
-    return { done, waitMs: this.intervalMs };
+    return { done };
   }
 }
 

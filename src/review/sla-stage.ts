@@ -41,19 +41,11 @@ const caseFacts = (c: ReviewCaseRow, notified: string) => ({
  * `webhook:` targets directly).
  */
 export class SlaStage {
-  private nextRunAt = 0;
+  constructor(private readonly rt: Runtime) {}
 
-  constructor(
-    private readonly rt: Runtime,
-    private readonly intervalMs = 5000,
-  ) {}
-
-  async runOnce(): Promise<{ done: number; waitMs: number }> {
+  /** Fires every step and breach due now (the worker pool runs it every few seconds). */
+  async runOnce(): Promise<{ done: number }> {
     const now = this.rt.clock.now();
-    // The clock went back past this stage's last run: run now, rather than wait until the clock is there again.
-    if (now < this.nextRunAt - this.intervalMs) this.nextRunAt = now;
-    if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
-    this.nextRunAt = now + this.intervalMs;
     const { db } = this.rt.store;
     await shortenLeasesFromTheFuture(this.rt, now);
     // Only the cases with something due (index on status, next_check_at), a page at a time.
@@ -90,7 +82,7 @@ export class SlaStage {
       }
       if (due.length < 500) break;
     }
-    return { done: 0, waitMs: this.intervalMs };
+    return { done: 0 };
   }
 
   /** Fires what is due for one case; answers when the case next has something due (null: nothing, or its clock is paused). */

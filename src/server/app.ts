@@ -116,7 +116,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     return rt.metrics.registry.metrics();
   });
   app.get('/openapi.json', async () => openApiDocument(config));
-  registerDeliveryRoutes(app, rt);
+  registerDeliveryRoutes(app, rt, airlock.workers.deliveryStages);
 
   app.get('/v1/pipelines', async () => {
     const counts = await countRecordsByStatus(rt.store.db);

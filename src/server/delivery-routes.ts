@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
+import type { LiveDeliveryStages } from '../delivery/live-stages.js';
 import { AirlockError } from '../errors.js';
 import { redactedValues, redactionFor, scrubValues } from '../pipeline/redaction.js';
 import type { Runtime } from '../runtime/context.js';
@@ -33,8 +34,8 @@ function deadLetterId(raw: string): number {
  * Delivery routes: destination status (limits, breaker, pacing) and dead letters — list, inspect, replay one or
  * many, discard with a reason. Every change is audited as an event on its record.
  */
-export function registerDeliveryRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get('/v1/destinations', async () => destinationStatus(rt));
+export function registerDeliveryRoutes(app: FastifyInstance, rt: Runtime, live?: LiveDeliveryStages): void {
+  app.get('/v1/destinations', async () => destinationStatus(rt, live));
 
   app.get('/v1/dead-letters', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
     const q = req.query;
