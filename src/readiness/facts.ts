@@ -1,7 +1,7 @@
 /**
  * Gathers what the readiness checks look at, from the config and the database: stored reports (evidence), routing
  * versions, review cases since go-live, predictions and the drift reference. The checks themselves are pure
- * (src/readiness/checks.ts).
+ * (src/readiness/checks.ts); their shapes are src/readiness/report.ts.
  */
 import { sql } from 'kysely';
 import type { AirlockConfig } from '../config/load.js';
@@ -12,7 +12,7 @@ import { calibrator as calibratorColumn, driftSpec, evidenceReport, evidenceSumm
 import { activeContractVersion } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { routingVersions } from '../store/routing.js';
-import type { EvidenceItem, ReadinessFacts } from './checks.js';
+import type { EvidenceItem, ReadinessFacts } from './report.js';
 
 /** Reports read per kind, newest first: enough to tell a repeated run from a single one. */
 const PER_KIND = 10;

@@ -7,13 +7,14 @@ import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
 import type { Store } from '../store/db.js';
 import { insertEvidence } from '../store/routing.js';
-import { evaluateReadiness, type ReadinessReport } from './checks.js';
+import { evaluateReadiness } from './checks.js';
 import { gatherReadinessFacts } from './facts.js';
+import type { ReadinessReport } from './report.js';
 
 export { READINESS_CHECK_IDS, READINESS_SECTIONS } from '../config/readiness-ids.js';
-export type { CheckStatus, ReadinessCheck, ReadinessReport, ReadinessSectionReport } from './checks.js';
 export { evaluateReadiness } from './checks.js';
 export { readinessHtml, readinessText } from './render.js';
+export type { CheckStatus, ReadinessCheck, ReadinessReport, ReadinessSectionReport } from './report.js';
 
 /** The readiness report of one pipeline as of `now`. */
 export async function readinessReport(
