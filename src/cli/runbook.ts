@@ -67,7 +67,7 @@ async function coverageFromDatabase(config: AirlockConfig): Promise<Record<strin
     const out: Record<string, number> = {};
     for (const name of Object.keys(config.pipelines)) {
       const active = (await routingHistory(store, name)).find((v) => v.status === 'active');
-      const coverage = (active?.threshold as { coverage?: unknown } | undefined)?.coverage;
+      const coverage = active?.threshold.coverage;
       if (typeof coverage === 'number') out[name] = coverage;
     }
     return out;
