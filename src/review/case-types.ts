@@ -29,6 +29,7 @@ export type RejectMeaning = 'discard_record' | 'reject_change' | 'discard_dead_l
 /** One case type: the rules and words that depend on it. */
 export interface CaseTypeDefinition {
   name: string;
+  /** Opened by Airlock itself (false: a type the config adds). */
   builtIn: boolean;
   /** When Airlock opens one, as a clause for people (the runbook: "Opens when …"). */
   opensWhen: string;
@@ -38,7 +39,9 @@ export interface CaseTypeDefinition {
   takesLabel: boolean;
   /** The verdict says whether the model's label was right: a label for the feedback loop and the realised accuracy. */
   judgesModel: boolean;
+  /** What approve does on it (and relabel, where it accepts relabel). */
   approve: ApproveMeaning;
+  /** What reject does on it. */
   reject: RejectMeaning;
   /** The actions a case of the type accepts; another one is answered 400 with `refusal`. */
   accepts: readonly ReviewAction[];

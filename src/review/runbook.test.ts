@@ -184,7 +184,6 @@ describe('buildRunbook', () => {
     const section = md.slice(md.indexOf('## Alerts and what to do'));
     const headings = [...section.matchAll(/^### (.+)$/gm)].map((m) => m[1]);
     expect(headings).toEqual(Object.values(ALERTS).map((a) => `${a.name} (${a.severity})`));
-    expect(md).not.toContain('Quarantine growing');
   });
 
   it('shows the authority a built-in type has when the config does not name it', () => {
