@@ -1,7 +1,8 @@
 // Time budget: 60 s for the file (both backends); about 10 s on 2 loaded cores.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountRole, addUser, createToken, ROLES } from '../src/accounts/accounts.js';
+import { createToken } from '../src/accounts/tokens.js';
+import { type AccountRole, addUser, ROLES } from '../src/accounts/users.js';
 import { parseConfig } from '../src/config/load.js';
 import { createAjv } from '../src/contract/ajv.js';
 import { createLogger } from '../src/runtime/logger.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { tokenGrant } from '../src/accounts/accounts.js';
+import { tokenGrant } from '../src/accounts/tokens.js';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../src/server/app.js';

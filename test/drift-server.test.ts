@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, createToken } from '../src/accounts/accounts.js';
+import { createToken } from '../src/accounts/tokens.js';
+import { addUser } from '../src/accounts/users.js';
 import type { AirlockConfig } from '../src/config/airlock-config.js';
 import { parseConfig } from '../src/config/load.js';
 import { monitoredRow, windowReport } from '../src/drift/monitor.js';

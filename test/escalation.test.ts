@@ -68,7 +68,7 @@ pipelines:
 
   /** Both processes look at the clock at the same moment, twice. */
   async function round() {
-    for (let k = 0; k < 2; k++) await Promise.all(processes.map((p) => new SlaStage(p.runtime, 0).runOnce()));
+    for (let k = 0; k < 2; k++) await Promise.all(processes.map((p) => new SlaStage(p.runtime).runOnce()));
   }
   const webhookSteps = () =>
     hook.requests.map((r) => {

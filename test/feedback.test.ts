@@ -171,11 +171,11 @@ describe.each(backends)('the feedback loop on %s', (backend) => {
   it('refits once per due time across processes, a week after go-live, and applies the result within its bounds', async () => {
     const rt = server.airlock.runtime;
     // Before the first week is over, nothing is due.
-    expect((await new RefitStage(rt, 0).runOnce()).done).toBe(0);
+    expect((await new RefitStage(rt).runOnce()).done).toBe(0);
     offset = 7 * DAY;
-    const [a, b] = await Promise.all([new RefitStage(rt, 0).runOnce(), new RefitStage(rt, 0).runOnce()]);
+    const [a, b] = await Promise.all([new RefitStage(rt).runOnce(), new RefitStage(rt).runOnce()]);
     expect(a.done + b.done).toBe(1);
-    expect((await new RefitStage(rt, 0).runOnce()).done).toBe(0);
+    expect((await new RefitStage(rt).runOnce()).done).toBe(0);
     const schedule = await json(fetch(`${base}/v1/pipelines/mail/refits`));
     expect(schedule.refits).toHaveLength(1);
     expect(schedule.refits[0]).toMatchObject({ due_at: new Date(Date.parse(goLive) + 7 * DAY).toISOString(), outcome: 'ok', version: 2 });

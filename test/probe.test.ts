@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { generateEdgeCases } from '../src/audit/edge-cases.js';
 import { parseBaselineModel, predictBaseline } from '../src/models/baseline.js';
 import { recordText } from '../src/models/baseline-adapter.js';
+import type { StoredThreshold } from '../src/store/codecs.js';
 import { openStore } from '../src/store/db.js';
 import { insertRoutingVersion } from '../src/store/routing.js';
 import { type RunResult, runAirlock } from './support/cli.js';
@@ -178,7 +179,8 @@ beforeAll(async () => {
     pipeline: 'strict',
     status: 'active',
     calibrator: null,
-    threshold: { value: 0.995 },
+    // Only the value routes; a calibration would also store its guarantee.
+    threshold: { value: 0.995 } as StoredThreshold,
     evidenceId: null,
     by: 'test',
     now: Date.now(),

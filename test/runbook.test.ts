@@ -146,15 +146,21 @@ describe('airlock runbook (built CLI, config only)', () => {
     for (const command of [
       'airlock contract status --pipeline tickets',
       'airlock contract accept --pipeline tickets',
-      'airlock quarantine list --pipeline tickets',
       'airlock deliveries list --pipeline tickets',
       'airlock deliveries replay --pipeline tickets',
       'airlock thresholds approve --pipeline tickets',
     ]) {
       expect(md).toContain(command);
     }
-    for (const alert of ['Circuit breaker open', 'Drift', 'SLA breach', 'Calibration change waiting for approval'])
+    for (const alert of [
+      'Circuit breaker open (warning)',
+      'Drift (warning)',
+      'SLA breach (critical)',
+      'Calibration change waiting for approval',
+    ])
       expect(md).toContain(alert);
+    // Only alerts Airlock raises: nothing raises one when the quarantine grows (its cases escalate instead).
+    expect(md).not.toContain('Quarantine growing');
   });
 
   it('passes --check, and writes HTML', async () => {

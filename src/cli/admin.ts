@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import { createAirlock } from '../pipeline/airlock.js';
+import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import type { Runtime } from '../runtime/context.js';
 import { createLogger } from '../runtime/logger.js';
 
 /** Opens the config's database (no workers, no server) for an admin action (docs/design.md: CLI and server share the database). */
-export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime, airlock: Airlock) => Promise<T>): Promise<T> {
   const config = loadConfig((cmd.optsWithGlobals() as { config?: string }).config);
   const airlock = await createAirlock(config, { logger: createLogger(config.logging.level, process.stderr) });
   try {
-    return await fn(airlock.runtime);
+    return await fn(airlock.runtime, airlock);
   } finally {
     await airlock.close();
   }

@@ -133,7 +133,7 @@ export function registerDeliveryCommands(program: Command): void {
     )
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
-        const out = await withRuntime(cmd, (rt) => destinationStatus(rt));
+        const out = await withRuntime(cmd, (rt, airlock) => destinationStatus(rt, airlock.workers.deliveryStages));
         if (opts.json) return printJson(out);
         for (const d of out.destinations) {
           const limit = d.rate_limit

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { emptyOutputs, MODEL_PREFIX } from '../drift/monitor.js';
 import { AirlockError } from '../errors.js';
 import { buildReference } from '../pipeline/drift-stage.js';
+import { driftOutputs, driftSpec, driftSummary } from '../store/codecs.js';
 import { openStore } from '../store/db.js';
 import { insertReference } from '../store/drift.js';
 import { who } from './admin.js';
@@ -79,9 +80,9 @@ export function registerReferenceCommand(program: Command): void {
           version = await insertReference(store.db, {
             pipeline: pipeline.name,
             source: 'sample',
-            spec: JSON.stringify(built.spec),
-            summary: JSON.stringify(built.summary.toJSON()),
-            outputs: JSON.stringify(outputs),
+            spec: driftSpec.encode(built.spec),
+            summary: driftSummary.encode(built.summary.toJSON()),
+            outputs: driftOutputs.encode(outputs),
             rows: rows.length,
             created_at: Date.now(),
             created_by: who(),

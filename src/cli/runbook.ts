@@ -5,7 +5,9 @@ import type { AirlockConfig } from '../config/airlock-config.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { routingHistory } from '../pipeline/routing-versions.js';
-import { buildRunbook, type RunbookCheck, type RunbookFinding, renderRunbookHtml, renderRunbookMarkdown } from '../review/runbook.js';
+import { buildRunbook } from '../review/runbook.js';
+import type { RunbookCheck, RunbookFinding } from '../review/runbook-check.js';
+import { renderRunbookHtml, renderRunbookMarkdown } from '../review/runbook-render.js';
 import { openStore } from '../store/db.js';
 import { action, printJson } from './output.js';
 
@@ -66,7 +68,7 @@ async function coverageFromDatabase(config: AirlockConfig): Promise<Record<strin
     const out: Record<string, number> = {};
     for (const name of Object.keys(config.pipelines)) {
       const active = (await routingHistory(store, name)).find((v) => v.status === 'active');
-      const coverage = (active?.threshold as { coverage?: unknown } | undefined)?.coverage;
+      const coverage = active?.threshold.coverage;
       if (typeof coverage === 'number') out[name] = coverage;
     }
     return out;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createToken, grantView, listTokens, revokeToken, TOKEN_DEFAULTS, TOKEN_SCOPES, tokenGrant } from '../accounts/accounts.js';
+import { createToken, grantView, listTokens, revokeToken, TOKEN_DEFAULTS, TOKEN_SCOPES, tokenGrant } from '../accounts/tokens.js';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { openStore } from '../store/db.js';

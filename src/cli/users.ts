@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type AccountRole, addUser, disableUser, listUsers, ROLES, setPassword, setRole } from '../accounts/accounts.js';
+import { type AccountRole, addUser, disableUser, listUsers, ROLES, setPassword, setRole } from '../accounts/users.js';
 import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
 import { openStore, type Store } from '../store/db.js';

@@ -2,12 +2,13 @@ import type { Kysely } from 'kysely';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
+import { caseReasonOf, decision, deliveryResponse, eventDetail, rateSignal, recordBody } from '../store/codecs.js';
 import { breakerRows, limitsRows } from '../store/delivery-state.js';
 import { appendEvents } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 import type { DeliveryRow, Tables } from '../store/tables.js';
-import { DeliveryStage, liveStages } from './stage.js';
-import { renderTemplate, TemplateMissingPath } from './template.js';
+import type { LiveDeliveryStages } from './live-stages.js';
+import { requestBodyView, requestOf } from './request.js';
 
 /** A URL as the API shows it: without user info or query string, where credentials sometimes travel. */
 export function displayUrl(url: string): string {
@@ -20,7 +21,6 @@ export function displayUrl(url: string): string {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-const parse = (t: string | null): unknown => (t === null ? null : JSON.parse(t));
 
 export interface DeadLetterFilter {
   pipeline?: string;
@@ -56,7 +56,7 @@ async function openDeadLetterCases(db: Kysely<Tables>, pipeline: string, recordI
     .where('type', '=', 'dead_letter')
     .where('status', '=', 'open')
     .execute();
-  return rows.filter((r) => (parse(r.reason) as { destination?: string })?.destination === destination).map((r) => Number(r.id));
+  return rows.filter((r) => caseReasonOf('dead_letter', r.reason)?.destination === destination).map((r) => Number(r.id));
 }
 
 /** Dead letters, newest first, with the open dead_letter case each belongs to. */
@@ -108,36 +108,28 @@ export async function showDeadLetter(rt: Runtime, id: number) {
     .where('record_id', '=', d.record_id)
     .orderBy('seq')
     .execute();
+  // The attempts and people's actions on this delivery: the delivery_* events naming its destination.
   const mine = events
-    .map((e) => ({ at: iso(e.at), kind: e.kind, detail: parse(e.detail) as Record<string, unknown> }))
-    .filter((e) => e.kind.startsWith('delivery_') && e.detail?.destination === d.destination);
+    .map((e) => {
+      const detail: Record<string, unknown> = eventDetail.decode(e.detail);
+      return { at: iso(e.at), kind: e.kind, detail };
+    })
+    .filter((e) => e.kind.startsWith('delivery_') && e.detail.destination === d.destination);
   const cases = await openDeadLetterCases(db, d.pipeline, d.record_id, d.destination);
   return {
     ...summary(d, cases[0] ?? null),
     record_status: record?.status ?? null,
     request: dest
       ? {
-          ...DeliveryStage.requestOf(dest, d),
+          ...requestOf(dest, d),
           url: displayUrl(dest.url),
-          body: record ? requestBody(dest.body, d, parse(record.body), parse(record.decision)) : null,
+          body: record ? requestBodyView(dest, d, recordBody.decode(record.body), decision.decodeOrNull(record.decision)) : null,
         }
       : null,
-    response: parse(d.response),
+    response: deliveryResponse.decodeOrNull(d.response),
     attempt_log: mine.filter((e) => e.kind !== 'delivery_replayed' && e.kind !== 'delivery_discarded'),
     history: mine.filter((e) => e.kind === 'delivery_replayed' || e.kind === 'delivery_discarded'),
   };
-}
-
-/** The body as the worker sends it: `{record, decision}` or the destination's template (null when it cannot render). */
-function requestBody(template: unknown, d: DeliveryRow, record: unknown, decision: unknown): unknown {
-  if (template === undefined) return { record, decision };
-  const meta = { pipeline: d.pipeline, record_id: d.record_id, destination: d.destination, idempotency_key: d.idempotency_key };
-  try {
-    return renderTemplate(template, { record, decision, meta });
-  } catch (err) {
-    if (err instanceof TemplateMissingPath) return null;
-    throw err;
-  }
 }
 
 export interface ReplaySelection {
@@ -276,9 +268,9 @@ export async function discardDeadLetter(rt: Runtime, id: number, opts: { by: str
 
 /**
  * Every destination's state: its limits (configured, found, last signal), circuit breaker (shared), queue and dead
- * letters, and the pacing of this process's stage when it runs one.
+ * letters, and the pacing and retry budget of this process's stage when `live` (the worker pool's) runs one.
  */
-export async function destinationStatus(rt: Runtime) {
+export async function destinationStatus(rt: Runtime, live?: LiveDeliveryStages) {
   const { db } = rt.store;
   const [breakers, limits, counts, quotas] = await Promise.all([
     breakerRows(db),
@@ -295,7 +287,7 @@ export async function destinationStatus(rt: Runtime) {
     for (const dest of Object.values(p.destinations)) {
       const b = breakers.find((x) => x.pipeline === p.name && x.destination === dest.name);
       const l = limits.find((x) => x.pipeline === p.name && x.destination === dest.name);
-      const stage = [...liveStages].find((s) => s.rt === rt && s.pipeline.name === p.name && s.destination.name === dest.name);
+      const stage = live?.find(p.name, dest.name);
       const c = (status: string) =>
         Number(counts.find((x) => x.pipeline === p.name && x.destination === dest.name && x.status === status)?.n ?? 0);
       out.push({
@@ -319,7 +311,7 @@ export async function destinationStatus(rt: Runtime) {
         concurrency: dest.concurrency,
         found_limit: l?.found_per_second != null ? { per_second: Number(l.found_per_second), source: l.found_source } : null,
         pace_per_second: l?.rate_per_second != null ? Number(l.rate_per_second) : null,
-        last_signal: l ? parse(l.signal) : null,
+        last_signal: l ? rateSignal.decodeOrNull(l.signal) : null,
         breaker: b
           ? {
               state: b.state,

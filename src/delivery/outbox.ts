@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
+import { recordBody } from '../store/codecs.js';
 import type { DatabaseKind } from '../store/db.js';
 import { insertDeliveries } from '../store/deliveries.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
@@ -39,7 +40,7 @@ export async function enqueueDeliveries(
         .where('id', '=', recordId)
         .executeTakeFirst()
     : undefined;
-  const body = record ? (JSON.parse(record.body) as unknown) : undefined;
+  const body = record ? recordBody.decode(record.body) : undefined;
   await insertDeliveries(
     trx,
     names.map((destination) => {
@@ -102,20 +103,15 @@ export async function settleRecordIfDone(
   const dead = rows.filter((r) => r.status === 'dead_lettered' || r.status === 'discarded').map((r) => r.destination);
   const status = dead.length > 0 ? 'dead_lettered' : 'delivered';
   await updateRecord(trx, pipeline, recordId, { status, updated_at: now });
-  await appendEvents(
-    trx,
-    [
-      {
-        pipeline,
-        recordId,
-        at: now,
-        kind: status,
-        detail: dead.length > 0 ? { dead_lettered: dead, delivered: rows.length - dead.length } : { destinations: rows.length },
-      },
-    ],
-    kind,
-  );
+  await appendEvents(trx, [settledEvent(pipeline, recordId, now, dead, rows.length)], kind);
   return status;
+}
+
+/** The event of a record whose deliveries are all settled: delivered, or dead_lettered naming the refusing destinations. */
+function settledEvent(pipeline: string, recordId: string, now: number, dead: string[], destinations: number): NewEvent {
+  return dead.length > 0
+    ? { pipeline, recordId, at: now, kind: 'dead_lettered', detail: { dead_lettered: dead, delivered: destinations - dead.length } }
+    : { pipeline, recordId, at: now, kind: 'delivered', detail: { destinations } };
 }
 
 /**
@@ -149,14 +145,14 @@ export async function settleRecordsIfDone(
     list.push(r);
     byRecord.set(r.record_id, list);
   }
-  const settled: { id: string; status: 'delivered' | 'dead_lettered'; detail: Record<string, unknown> }[] = [];
+  const settled: { id: string; status: 'delivered' | 'dead_lettered'; event: NewEvent }[] = [];
   for (const [id, list] of byRecord) {
     if (list.some((r) => r.status === 'pending')) continue;
     const dead = list.filter((r) => r.status === 'dead_lettered' || r.status === 'discarded').map((r) => r.destination);
     settled.push({
       id,
       status: dead.length > 0 ? 'dead_lettered' : 'delivered',
-      detail: dead.length > 0 ? { dead_lettered: dead, delivered: list.length - dead.length } : { destinations: list.length },
+      event: settledEvent(pipeline, id, now, dead, list.length),
     });
   }
   for (const status of ['delivered', 'dead_lettered'] as const) {
@@ -165,9 +161,5 @@ export async function settleRecordsIfDone(
     await trx.updateTable('records').set({ status, updated_at: now }).where('pipeline', '=', pipeline).where('id', 'in', these).execute();
   }
   // The caller's events (each delivery's) and the records' own, in one statement.
-  await appendEvents(
-    trx,
-    [...eventsBefore, ...settled.map((x) => ({ pipeline, recordId: x.id, at: now, kind: x.status, detail: x.detail }))],
-    kind,
-  );
+  await appendEvents(trx, [...eventsBefore, ...settled.map((x) => x.event)], kind);
 }

@@ -1,88 +1,20 @@
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { DestinationConfig } from '../config/sections/destinations.js';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
-import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
-import { insertCases } from '../store/cases.js';
 import { claimDueDeliveries, updateDelivery } from '../store/deliveries.js';
-import { type BreakerRow, leaseTokens, lockBreakerRow, saveBreakerRow, saveLearned } from '../store/delivery-state.js';
-import { appendEvents } from '../store/events.js';
-import type { DeliveryRow, Tables } from '../store/tables.js';
-import { fullJitterBackoff } from './backoff.js';
-import { advanceBreaker, type BreakerState, breakerPermits, recordOutcomes } from './breaker.js';
-import { classifyError, classifyResponse, type Verdict } from './classify.js';
-import { settleRecordIfDone, settleRecordsIfDone } from './outbox.js';
+import { type BreakerRow, leaseTokens, saveLearned } from '../store/delivery-state.js';
+import type { DeliveryRow } from '../store/tables.js';
+import { breakerPermits } from './breaker.js';
+import { type CommitContext, type CommittedOutcome, commitAttempt, commitDelivered } from './commit.js';
+import { alertDeadLetters, reportBreakerTransition } from './destination-alerts.js';
 import { Pacer } from './pacer.js';
 import { type DeliveryMetrics, deliveryMetrics } from './prometheus.js';
+import { type Outcome, requestPayload, sendDelivery } from './request.js';
 import { RetryBudget } from './retry-budget.js';
+import { SharedBreaker } from './shared-breaker.js';
 import { SharedQuotas, SharedRetryBudget } from './shared-budget.js';
-import { parseRateSignal, type RateSignal } from './signals.js';
-import { renderTemplate, TemplateMissingPath } from './template.js';
-
-interface Outcome {
-  kind: 'delivered' | 'retry' | 'dead';
-  status?: number;
-  error?: string;
-  retryAfterMs?: number;
-  /** A fault of the destination (5xx, timeout, reset): counts against the circuit breaker. */
-  fault?: boolean;
-  throttled?: boolean;
-  response?: { status: number; headers: Record<string, string>; body: string };
-}
-
-export const KEPT_RESPONSE_HEADERS = [
-  'content-type',
-  'retry-after',
-  'x-request-id',
-  'x-ratelimit-limit',
-  'x-ratelimit-remaining',
-  'x-ratelimit-reset',
-  'x-rate-limit',
-  'x-rate-limit-remaining',
-  'ratelimit',
-  'ratelimit-policy',
-  'ratelimit-limit',
-  'ratelimit-remaining',
-  'ratelimit-reset',
-  'x-hubspot-ratelimit-max',
-  'x-hubspot-ratelimit-remaining',
-  'x-hubspot-ratelimit-interval-milliseconds',
-  'stripe-should-retry',
-];
-
-export const breakerFromRow = (r: BreakerRow): BreakerState => ({
-  state: r.state,
-  windowStart: Number(r.window_start),
-  calls: Number(r.calls),
-  failures: Number(r.failures),
-  prevCalls: Number(r.prev_calls),
-  prevFailures: Number(r.prev_failures),
-  openedAt: r.opened_at === null ? null : Number(r.opened_at),
-  openUntil: r.open_until === null ? null : Number(r.open_until),
-  probes: Number(r.probes),
-  probeSuccesses: Number(r.probe_successes),
-  openings: Number(r.openings),
-});
-
-const breakerToRow = (pipeline: string, destination: string, s: BreakerState, now: number): BreakerRow => ({
-  pipeline,
-  destination,
-  state: s.state,
-  window_start: s.windowStart,
-  calls: s.calls,
-  failures: s.failures,
-  prev_calls: s.prevCalls,
-  prev_failures: s.prevFailures,
-  opened_at: s.openedAt,
-  open_until: s.openUntil,
-  probes: s.probes,
-  probe_successes: s.probeSuccesses,
-  openings: s.openings,
-  updated_at: now,
-});
-
-/** Live delivery stages of this process, for the API's destination status. */
-export const liveStages = new Set<DeliveryStage>();
+import { RequestSlots } from './slots.js';
 
 /** Deliveries claimed per request slot: the ones beyond the slots wait in memory for a slot, within the round's deadline. */
 const PREFETCH = 3;
@@ -102,25 +34,19 @@ export class DeliveryStage {
   /** Rounds in flight (claimed, being sent or committed) and the deliveries they hold. */
   private readonly rounds = new Set<Promise<void>>();
   private inflight = 0;
-  /** This process's share of the destination's concurrency cap (the cap split between the processes holding leases). */
-  private slotLimit: number;
-  /** Requests being sent now (at most slotLimit), and rounds waiting for a slot. */
-  private sending = 0;
-  private readonly slotWaiters: (() => void)[] = [];
+  /** Requests being sent now: at most this process's share of the destination's concurrency cap. */
+  private readonly slots: RequestSlots;
   /** Claimed deliveries whose outcome is not committed yet (answered ones wait for the group commit). */
   private uncommitted = 0;
   private readonly queue: { d: DeliveryRow; outcome?: Outcome; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** Group commits running at once: several on PostgreSQL (each on its own connection), one on SQLite. */
   private flushers = 0;
   private lastLearnedAt = 0;
-  private breakerKnown = false;
-  /** The breaker's state as this process last read it. */
-  private breakerState: BreakerState['state'] = 'closed';
-  /** Outcomes not yet counted in the shared breaker row (while it is closed, counted at most every 250 ms). */
-  private uncounted = { successes: 0, faults: 0, since: 0 };
+  private readonly breaker: SharedBreaker;
+  private readonly committing: CommitContext;
 
   constructor(
-    readonly rt: Runtime,
+    private readonly rt: Runtime,
     readonly pipeline: PipelineConfig,
     readonly destination: DestinationConfig,
     private readonly owner: string,
@@ -145,14 +71,14 @@ export class DeliveryStage {
         ? new SharedRetryBudget(b.percent, b.minPerSecond, b.windowMs, db, kind, pipeline.name, destination.name, now)
         : new RetryBudget(b.percent, b.minPerSecond, b.windowMs, now);
     this.metrics = deliveryMetrics(rt.metrics.registry, rt.store);
-    this.slotLimit = destination.concurrency;
-    liveStages.add(this);
+    this.slots = new RequestSlots(destination.concurrency);
+    this.breaker = new SharedBreaker(kind, pipeline.name, destination.name, destination.breaker);
+    this.committing = { rt, pipeline, destination, owner };
   }
 
   /** Stops waiting for tokens (claimed work not yet sent is given back) and resolves when every round is committed. */
   async stop(): Promise<void> {
     this.stopping = true;
-    liveStages.delete(this);
     while (this.rounds.size > 0) await Promise.allSettled([...this.rounds]);
   }
 
@@ -172,12 +98,12 @@ export class DeliveryStage {
     const dest = this.destination;
     // Claimed ahead: up to PREFETCH times this process's request slots wait here for a slot (one claim and one commit
     // serve many requests), while no more than the slots are ever sent at once.
-    const free = this.slotLimit * PREFETCH - this.inflight;
+    const free = this.slots.limit * PREFETCH - this.inflight;
     // Claim in batches: wait (in memory, a few ms) until a slot's worth is free, unless nothing is in flight.
-    const batch = Math.max(1, Math.min(this.slotLimit, Math.ceil(this.pacer.ratePerSecond())));
+    const batch = Math.max(1, Math.min(this.slots.limit, Math.ceil(this.pacer.ratePerSecond())));
     if (free < batch && this.inflight > 0) return { done: 0, waitMs: 5 };
     // Answers waiting for their commit hold no slot, but their number is bounded.
-    if (this.uncommitted >= this.slotLimit * PREFETCH * 2) return { done: 0, waitMs: 5 };
+    if (this.uncommitted >= this.slots.limit * PREFETCH * 2) return { done: 0, waitMs: 5 };
     const now = this.rt.clock.now();
     const leaseMs = Math.max(this.rt.config.worker.leaseMs, dest.timeoutMs * 2 + 5_000);
     // A round: what is free of the prefetch, and no more than the pace allows in about a second.
@@ -282,19 +208,25 @@ export class DeliveryStage {
       const r = byId.get(d.record_id);
       const started = performance.now();
       let sending: Promise<Outcome>;
-      const payload = r ? this.payload(d, r.body, r.decision) : ({ kind: 'dead', error: 'the record no longer exists' } as Outcome);
+      const payload = r ? requestPayload(dest, d, r.body, r.decision) : ({ kind: 'dead', error: 'the record no longer exists' } as Outcome);
       if (typeof payload !== 'string') sending = Promise.resolve(payload);
-      else if (!halfOpen && this.breakerState === 'open') {
+      else if (!halfOpen && this.breaker.phase === 'open') {
         // The circuit opened while this delivery waited (claimed ahead): it goes back unattempted.
         givenBack.push(d);
         continue;
-      } else if (!(await this.takeSlot(deadline))) {
+      } else if (
+        !(await this.slots.take(
+          deadline,
+          () => this.rt.clock.now(),
+          () => this.stopping,
+        ))
+      ) {
         givenBack.push(d);
         continue;
       } else if (await this.pacer.acquire(Math.max(0, deadline - this.rt.clock.now()), () => this.stopping))
-        sending = this.send(d, payload).finally(() => this.releaseSlot());
+        sending = this.send(d, payload).finally(() => this.slots.release());
       else {
-        this.releaseSlot();
+        this.slots.release();
         givenBack.push(d);
         continue;
       }
@@ -317,24 +249,6 @@ export class DeliveryStage {
     await Promise.all(done);
     this.metrics.pace.reset();
     this.metrics.pace.set({ ...this.label(), source: this.pacer.source() }, this.pacer.ratePerSecond());
-  }
-
-  /** Waits for one of this process's request slots; false when `deadline` passes first or the stage stops. */
-  private async takeSlot(deadline: number): Promise<boolean> {
-    while (this.sending >= this.slotLimit) {
-      if (this.stopping || this.rt.clock.now() >= deadline) return false;
-      await new Promise<void>((resolve) => {
-        this.slotWaiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    this.sending++;
-    return true;
-  }
-
-  private releaseSlot(): void {
-    this.sending--;
-    this.slotWaiters.shift()?.();
   }
 
   /**
@@ -373,46 +287,29 @@ export class DeliveryStage {
   }
 
   /**
-   * Claims due rows in one transaction with the breaker row locked: an open circuit claims nothing, a half-open one
-   * hands out its probes, and on PostgreSQL the rows leased by every process count against the concurrency cap.
+   * Claims due rows in one transaction under the breaker: an open circuit claims nothing, a half-open one hands out
+   * its probes, and on PostgreSQL the rows leased by every process count against the concurrency cap.
    */
   private async claim(now: number, want: number, leaseMs: number): Promise<{ rows: DeliveryRow[]; waitMs?: number; halfOpen: boolean }> {
     const { db, kind } = this.rt.store;
     const p = this.pipeline.name;
     const d = this.destination.name;
-    const o = this.destination.breaker;
     return db.transaction().execute(async (trx) => {
       // Claims of every process are serialized per destination (the concurrency cap counts what all have leased) by an
       // advisory lock, not by the breaker row, so they do not wait on commits. The breaker row is locked only when it is
       // not closed or this round moves it.
-      let row: BreakerRow | undefined;
+      let unlocked: BreakerRow | undefined;
       if (kind === 'postgres') {
         // The lock and an unlocked read of the breaker in one round trip.
         const r = await sql<BreakerRow & { locked: unknown }>`
           select b.* from (select pg_advisory_xact_lock(hashtext(${`airlock:claim:${p}:${d}`})) as locked) l
           left join delivery_breakers b on b.pipeline = ${p} and b.destination = ${d}`.execute(trx);
         const first = r.rows[0];
-        row = first && first.state != null ? first : undefined;
-      } else if (this.breakerKnown) {
-        row = (await trx
-          .selectFrom('delivery_breakers')
-          .selectAll()
-          .where('pipeline', '=', p)
-          .where('destination', '=', d)
-          .executeTakeFirst()) as BreakerRow | undefined;
-      }
-      if (!this.breakerKnown) row = undefined;
-      let peek = row ? breakerFromRow(row) : undefined;
-      if (peek) advanceBreaker(peek, o, now);
-      if (!row || !peek || row.state !== 'closed' || peek.state !== 'closed') {
-        row = await this.lockBreaker(trx, now);
-        peek = undefined;
-      }
-      const s = breakerFromRow(row);
-      const before = JSON.stringify(s);
-      advanceBreaker(s, o, now);
-      this.breakerState = s.state;
-      const permits = breakerPermits(s, o);
+        unlocked = first && first.state != null ? first : undefined;
+      } else unlocked = await this.breaker.readUnlocked(trx);
+      const b = await this.breaker.forClaim(trx, now, unlocked);
+      const s = b.state;
+      const permits = breakerPermits(s, this.destination.breaker);
       let n = Math.min(want, permits);
       if (n > 0 && kind === 'postgres') {
         // The cap is split evenly between the processes that hold leases on this destination now (this one included),
@@ -421,173 +318,49 @@ export class DeliveryStage {
           select count(distinct lease_owner)::int as n from deliveries
           where pipeline = ${p} and destination = ${d} and lease_until > ${now} and status = 'pending'
             and lease_owner <> ${this.owner}`.execute(trx);
-        this.slotLimit = Math.max(1, Math.floor(this.destination.concurrency / (1 + Number(others.rows[0]?.n ?? 0))));
-        n = Math.min(n, this.slotLimit * PREFETCH - this.inflight);
+        this.slots.limit = Math.max(1, Math.floor(this.destination.concurrency / (1 + Number(others.rows[0]?.n ?? 0))));
+        n = Math.min(n, this.slots.limit * PREFETCH - this.inflight);
       }
       let rows: DeliveryRow[] = [];
       if (n > 0) rows = await claimDueDeliveries(trx, kind, p, d, this.owner, now, leaseMs, n, this.destination.orderBy);
-      if (s.state === 'half_open') s.probes += rows.length;
-      // A closed breaker whose window merely rolled is not written here: the next commit that counts outcomes rolls it.
-      if (peek === undefined && JSON.stringify(s) !== before) await saveBreakerRow(trx, breakerToRow(p, d, s, now));
+      await this.breaker.afterClaim(trx, b, rows.length, now);
       const waitMs = permits === 0 ? Math.max(1, Math.min(1_000, (s.openUntil ?? now + 100) - now)) : n <= 0 ? 20 : undefined;
       return { rows, waitMs, halfOpen: s.state === 'half_open' };
     });
   }
 
-  private async lockBreaker(trx: Kysely<Tables>, now: number): Promise<BreakerRow> {
-    const { kind } = this.rt.store;
-    if (!this.breakerKnown) {
-      const row = await lockBreakerRow(trx, kind, this.pipeline.name, this.destination.name, now);
-      this.breakerKnown = true;
-      return row;
-    }
-    let q = trx
-      .selectFrom('delivery_breakers')
-      .selectAll()
-      .where('pipeline', '=', this.pipeline.name)
-      .where('destination', '=', this.destination.name);
-    if (kind === 'postgres') q = q.forUpdate();
-    const row = await q.executeTakeFirst();
-    return (row as BreakerRow | undefined) ?? lockBreakerRow(trx, kind, this.pipeline.name, this.destination.name, now);
-  }
-
-  /** The request as sent (for dead-letter inspection): never the credential headers. */
-  static requestOf(dest: DestinationConfig, d: DeliveryRow) {
-    return {
-      method: 'POST',
-      url: dest.url,
-      headers: {
-        'content-type': 'application/json',
-        [dest.idempotencyHeader.toLowerCase()]: d.idempotency_key,
-        'x-airlock-pipeline': d.pipeline,
-        'x-airlock-record-id': encodeURIComponent(d.record_id),
-      },
-      credential_headers: Object.keys(dest.headers),
-    };
-  }
-
-  /**
-   * The request body: `{record, decision}`, or the destination's template rendered over them. A template path the
-   * record lacks refuses the delivery (dead letter naming the path): nothing is sent.
-   */
-  private payload(d: DeliveryRow, body: string, decision: string | null): string | Outcome {
-    const template = this.destination.body;
-    if (template === undefined) return `{"record":${body},"decision":${decision ?? 'null'}}`;
-    try {
-      const meta = { pipeline: d.pipeline, record_id: d.record_id, destination: d.destination, idempotency_key: d.idempotency_key };
-      return JSON.stringify(renderTemplate(template, { record: JSON.parse(body), decision: JSON.parse(decision ?? 'null'), meta }));
-    } catch (err) {
-      if (err instanceof TemplateMissingPath) return { kind: 'dead', error: err.message };
-      throw err;
-    }
-  }
-
-  private async send(d: DeliveryRow, payload: string): Promise<Outcome> {
-    const dest = this.destination;
-    const label = this.label();
-    let res: Response;
-    try {
-      res = await fetch(dest.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...dest.headers,
-          [dest.idempotencyHeader]: d.idempotency_key,
-          'x-airlock-pipeline': d.pipeline,
-          'x-airlock-record-id': encodeURIComponent(d.record_id),
-          'x-airlock-attempt': String(d.attempts + 1),
-        },
-        body: payload,
-        signal: AbortSignal.timeout(dest.timeoutMs),
-      });
-    } catch (err) {
-      const v = classifyError(err, dest.timeoutMs) as Extract<Verdict, { kind: 'retry' }>;
-      this.metrics.responses.inc({ ...label, class: v.reason.startsWith('timed out') ? 'timeout' : 'connection_error' });
-      this.pacer.onResult({}, v);
-      return { kind: 'retry', error: v.reason, fault: true };
-    }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      // The connection broke while the body was read: the effect may or may not have happened; retry with the same key.
-      this.metrics.responses.inc({ ...label, class: 'connection_error' });
-      return { kind: 'retry', status: res.status, error: `answer cut off: ${(err as Error).message}`, fault: true };
-    }
-    const now = this.rt.clock.now();
-    const signal: RateSignal = parseRateSignal(res.headers, now);
-    const verdict = classifyResponse(res.status, text, signal, dest.classification);
-    this.pacer.onResult(signal, verdict);
-    const headers: Record<string, string> = {};
-    for (const h of KEPT_RESPONSE_HEADERS) {
-      const v = res.headers.get(h);
-      if (v !== null) headers[h] = v;
-    }
-    const response = { status: res.status, headers, body: text.slice(0, 2048) };
-    const soft = res.status < 300 && verdict.kind !== 'delivered';
-    this.metrics.responses.inc({ ...label, class: soft ? 'soft_failure' : `${Math.floor(res.status / 100)}xx` });
-    if (verdict.kind === 'delivered') return { kind: 'delivered', status: res.status };
-    if (verdict.kind === 'retry') {
-      if (verdict.throttled) this.metrics.throttled.inc(label);
-      return {
-        kind: 'retry',
-        status: res.status,
-        error: verdict.reason,
-        retryAfterMs: signal.retryAfterMs ?? (signal.remaining === 0 ? signal.resetMs : undefined),
-        throttled: verdict.throttled,
-        fault: !verdict.throttled,
-        response,
-      };
-    }
-    return { kind: 'dead', status: res.status, error: verdict.reason, response };
+  private send(d: DeliveryRow, payload: string): Promise<Outcome> {
+    return sendDelivery(this.destination, d, payload, {
+      pipeline: this.pipeline.name,
+      metrics: this.metrics,
+      pacer: this.pacer,
+      clock: this.rt.clock,
+    });
   }
 
   /** Commits a round in one transaction (one sync to disk): outcomes, rows given back, the breaker's counts. */
   private async commit(sent: DeliveryRow[], outcomes: Outcome[], giveBack: DeliveryRow[]): Promise<void> {
     const now = this.rt.clock.now();
     const { db } = this.rt.store;
-    const o = this.destination.breaker;
     const successes = outcomes.filter((x) => x.kind === 'delivered' || (x.kind === 'dead' && x.status !== undefined)).length;
     const faults = outcomes.filter((x) => x.fault).length;
     const pauseUntil = this.pacer.pauseUntil;
     const learnNow = now - this.lastLearnedAt >= 1_000;
     const { results, transition } = await db.transaction().execute(async (trx) => {
-      const out: { d: DeliveryRow; final: Outcome; committed: boolean }[] = [];
+      const out: CommittedOutcome[] = [];
       // Delivered: set-based (a few statements for the whole batch); retries and dead letters one by one.
       const delivered: { d: DeliveryRow; outcome: Outcome }[] = [];
       for (let i = 0; i < sent.length; i++) {
         if (outcomes[i].kind === 'delivered') delivered.push({ d: sent[i], outcome: outcomes[i] });
-        else out.push(await this.commitOne(trx, sent[i], outcomes[i], now));
+        else out.push(await commitAttempt(this.committing, trx, sent[i], outcomes[i], now));
       }
-      if (delivered.length > 0) out.push(...(await this.commitDelivered(trx, delivered, now)));
+      if (delivered.length > 0) out.push(...(await commitDelivered(this.committing, trx, delivered, now)));
       for (const d of giveBack) {
         // Not attempted: back to the outbox without counting an attempt, due after a short jittered pause.
         const due = Math.max(pauseUntil, now + 250 + Math.floor(Math.random() * 750));
         await updateDelivery(trx, d.seq, this.owner, { lease_owner: null, lease_until: null, next_attempt_at: due, updated_at: now });
       }
-      let t: 'opened' | 'closed' | undefined;
-      // While the breaker is closed and all goes well, successes are counted in the shared row in batches (every
-      // 250 ms) rather than locking it on every commit; a fault, or a breaker that is not closed, counts at once.
-      const u = this.uncounted;
-      if (u.successes + u.faults === 0) u.since = now;
-      u.successes += successes;
-      u.faults += faults;
-      if (u.successes + u.faults > 0 && (u.faults > 0 || this.breakerState !== 'closed' || now - u.since >= 250)) {
-        // Taken now (commits may run concurrently): what others add meanwhile is counted by a later commit.
-        const taken = { successes: u.successes, faults: u.faults };
-        this.uncounted = { successes: 0, faults: 0, since: now };
-        try {
-          const row = await this.lockBreaker(trx, now);
-          const s = breakerFromRow(row);
-          t = recordOutcomes(s, o, now, taken.successes, taken.faults);
-          this.breakerState = s.state;
-          await saveBreakerRow(trx, breakerToRow(this.pipeline.name, this.destination.name, s, now));
-        } catch (err) {
-          this.uncounted.successes += taken.successes;
-          this.uncounted.faults += taken.faults;
-          throw err;
-        }
-      }
+      const t = await this.breaker.count(trx, now, successes, faults);
       if (learnNow) {
         const found = this.pacer.found();
         await saveLearned(
@@ -606,208 +379,13 @@ export class DeliveryStage {
       return { results: out, transition: t };
     });
     if (learnNow) this.lastLearnedAt = now;
-    if (transition) this.reportTransition(transition);
+    if (transition) reportBreakerTransition(this.rt, this.metrics, this.label(), transition, this.destination.breaker.openMs);
     let dead = 0;
     for (const { d, final, committed } of results) {
       this.report(d, final, committed);
       if (committed && final.kind === 'dead') dead++;
     }
-    if (dead > 0) await this.alertDeadLetters();
-  }
-
-  private reportTransition(to: 'opened' | 'closed'): void {
-    const label = this.label();
-    this.metrics.breakerTransitions.inc({ ...label, to: to === 'opened' ? 'open' : 'closed' });
-    if (to === 'opened') {
-      this.rt.logger.warn(label, 'circuit breaker opened: deliveries to this destination pause');
-      void this.rt.alerts.raise({
-        key: `breaker_open:${label.pipeline}:${label.destination}`,
-        severity: 'warning',
-        title: `Circuit open for ${label.destination}`,
-        text: `Deliveries of pipeline ${label.pipeline} to ${label.destination} failed too often; sending pauses for ${Math.round(this.destination.breaker.openMs / 1000)}s, then probes. Nothing is lost: deliveries wait in the outbox.`,
-        fields: label,
-      });
-    } else this.rt.logger.info(label, 'circuit breaker closed: deliveries resume');
-  }
-
-  /** "Dead letters are growing": one de-duplicated alert per destination with the count waiting. */
-  private async alertDeadLetters(): Promise<void> {
-    const label = this.label();
-    const row = await this.rt.store.db
-      .selectFrom('deliveries')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', '=', 'dead_lettered')
-      .where('pipeline', '=', label.pipeline)
-      .where('destination', '=', label.destination)
-      .executeTakeFirst();
-    const n = Number(row?.n ?? 0);
-    void this.rt.alerts.raise({
-      key: `dead_letter:${label.pipeline}:${label.destination}`,
-      severity: 'warning',
-      title: `Deliveries to ${label.destination} are dead-lettering`,
-      text: `${n} deliveries of pipeline ${label.pipeline} to ${label.destination} were refused for good and wait in the dead letters (airlock deliveries list) for replay or discard.`,
-      fields: { ...label, dead_letters: n },
-    });
-  }
-
-  /**
-   * Commits delivered outcomes as a batch: one update per answered status (rows whose lease this process lost are
-   * left alone and reported as not committed), one insert of their events, and the records settled together.
-   */
-  private async commitDelivered(
-    trx: Kysely<Tables>,
-    items: { d: DeliveryRow; outcome: Outcome }[],
-    now: number,
-  ): Promise<{ d: DeliveryRow; final: Outcome; committed: boolean }[]> {
-    const { kind } = this.rt.store;
-    const byStatus = new Map<number | null, DeliveryRow[]>();
-    for (const { d, outcome } of items) {
-      const list = byStatus.get(outcome.status ?? null) ?? [];
-      list.push(d);
-      byStatus.set(outcome.status ?? null, list);
-    }
-    const committed = new Set<number>();
-    for (const [status, rows] of byStatus) {
-      const res = await trx
-        .updateTable('deliveries')
-        .set({
-          status: 'delivered',
-          attempts: sql<number>`attempts + 1`,
-          first_attempt_at: sql<number>`coalesce(first_attempt_at, ${now})`,
-          lease_owner: null,
-          lease_until: null,
-          last_status: status,
-          last_error: null,
-          response: null,
-          updated_at: now,
-        })
-        .where(
-          'seq',
-          'in',
-          rows.map((d) => d.seq),
-        )
-        .where('lease_owner', '=', this.owner)
-        .returning('seq')
-        .execute();
-      for (const r of res) committed.add(Number(r.seq));
-    }
-    const done = items.filter(({ d }) => committed.has(Number(d.seq)));
-    await settleRecordsIfDone(
-      trx,
-      kind,
-      this.pipeline.name,
-      done.map(({ d }) => d.record_id),
-      now,
-      done.map(({ d, outcome }) => ({
-        pipeline: d.pipeline,
-        recordId: d.record_id,
-        at: now,
-        kind: 'delivery_succeeded',
-        detail: { destination: d.destination, attempt: d.attempts + 1, status: outcome.status ?? null },
-      })),
-    );
-    return items.map(({ d, outcome }) => ({ d, final: outcome, committed: committed.has(Number(d.seq)) }));
-  }
-
-  private async commitOne(
-    trx: Kysely<Tables>,
-    d: DeliveryRow,
-    outcome: Outcome,
-    now: number,
-  ): Promise<{ d: DeliveryRow; final: Outcome; committed: boolean }> {
-    const attempts = d.attempts + 1;
-    const firstAttemptAt = d.first_attempt_at ?? now;
-    const retry = this.destination.retry;
-    let final = outcome;
-    if (outcome.kind === 'retry') {
-      if (attempts >= retry.maxAttempts)
-        final = { ...outcome, kind: 'dead', error: `gave up after ${attempts} attempts: ${describe(outcome)}` };
-      else if (now - firstAttemptAt >= retry.maxAgeMs)
-        final = { ...outcome, kind: 'dead', error: `gave up after ${Math.round((now - firstAttemptAt) / 1000)}s: ${describe(outcome)}` };
-    }
-    const { kind } = this.rt.store;
-    const committed = await (async () => {
-      if (final.kind === 'retry') {
-        const delay = Math.max(fullJitterBackoff(attempts - 1, retry.baseMs, retry.capMs), final.retryAfterMs ?? 0);
-        const ok = await updateDelivery(trx, d.seq, this.owner, {
-          attempts,
-          first_attempt_at: firstAttemptAt,
-          next_attempt_at: now + delay,
-          lease_owner: null,
-          lease_until: null,
-          last_status: final.status ?? null,
-          last_error: final.error ?? `destination answered ${final.status}`,
-          response: final.response ? JSON.stringify(final.response) : null,
-          updated_at: now,
-        });
-        if (!ok) return false;
-        await appendEvents(
-          trx,
-          [
-            {
-              pipeline: d.pipeline,
-              recordId: d.record_id,
-              at: now,
-              kind: 'delivery_retry_scheduled',
-              detail: {
-                destination: d.destination,
-                attempt: attempts,
-                status: final.status ?? null,
-                error: final.error ?? null,
-                retry_in_ms: delay,
-              },
-            },
-          ],
-          kind,
-        );
-        return true;
-      }
-      const status = final.kind === 'delivered' ? 'delivered' : 'dead_lettered';
-      const ok = await updateDelivery(trx, d.seq, this.owner, {
-        status,
-        attempts,
-        first_attempt_at: firstAttemptAt,
-        lease_owner: null,
-        lease_until: null,
-        last_status: final.status ?? null,
-        last_error: final.kind === 'dead' ? (final.error ?? null) : null,
-        response: final.kind === 'dead' && final.response ? JSON.stringify(final.response) : null,
-        updated_at: now,
-      });
-      if (!ok) return false;
-      await appendEvents(
-        trx,
-        [
-          {
-            pipeline: d.pipeline,
-            recordId: d.record_id,
-            at: now,
-            kind: final.kind === 'delivered' ? 'delivery_succeeded' : 'delivery_dead_lettered',
-            detail: {
-              destination: d.destination,
-              attempt: attempts,
-              status: final.status ?? null,
-              ...(final.kind === 'dead' ? { error: final.error ?? null } : {}),
-            },
-          },
-        ],
-        kind,
-      );
-      if (final.kind === 'dead') {
-        // People's work is one queue: a dead letter is a review case of type dead_letter, owned as configured.
-        const c = newCase(
-          this.pipeline,
-          d.record_id,
-          'dead_letter',
-          { destination: d.destination, delivery: d.seq, status: final.status ?? null, error: final.error ?? null, attempts },
-          now,
-        );
-        await insertCases(trx, [c]);
-      }
-      await settleRecordIfDone(trx, kind, d.pipeline, d.record_id, now);
-      return true;
-    })();
-    return { d, final, committed };
+    if (dead > 0) await alertDeadLetters(this.rt, this.label());
   }
 
   private report(d: DeliveryRow, final: Outcome, committed: boolean): void {
@@ -824,8 +402,4 @@ export class DeliveryStage {
       this.rt.logger.warn({ ...label, record: d.record_id, status: final.status, error: final.error }, 'delivery dead-lettered');
     }
   }
-}
-
-function describe(o: Outcome): string {
-  return o.error ?? (o.status ? `destination answered ${o.status}` : 'failed');
 }

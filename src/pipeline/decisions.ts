@@ -5,10 +5,12 @@ import { discardDeadLetter, replayDeadLetters } from '../delivery/dead-letters.j
 import { AirlockError } from '../errors.js';
 import { consensus, verdictOutcome } from '../review/agreement.js';
 import { allowedActions, mayAct } from '../review/authority.js';
+import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
 import { holderOf, type Reviewer } from '../review/queue.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, resolveCase } from '../store/cases.js';
+import { decision as decisionColumn, prediction as predictionColumn, recordBody } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
 import { insertLabels } from '../store/labels.js';
 import { lockRecord } from '../store/records.js';
@@ -59,7 +61,7 @@ export function parseDecision(body: Record<string, unknown>, modelLabel: string 
 
 function modelLabelOf(record: { prediction: string | null } | undefined): string | null {
   if (!record?.prediction) return null;
-  const p = JSON.parse(record.prediction) as { label?: unknown };
+  const p = predictionColumn.decode(record.prediction);
   return typeof p.label === 'string' ? p.label : p.label === undefined ? null : String(p.label);
 }
 
@@ -73,7 +75,7 @@ export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Reviewer): Pr
     .where('pipeline', '=', c.pipeline)
     .where('id', '=', c.record_id)
     .executeTakeFirst();
-  return allowedActions(r.role, caseTypeOf(rt.config.pipelines[c.pipeline], c.type), record ? JSON.parse(record.body) : {});
+  return allowedActions(r.role, caseTypeOf(rt.config.pipelines[c.pipeline], c.type), record ? recordBody.decode(record.body) : {});
 }
 
 /**
@@ -87,8 +89,7 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
   const peek = await getCase(db, caseId);
   if (!peek) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
   // Cases that stand for a record in quarantine, a schema halt or a dead letter act through their own services.
-  if (peek.type === 'quarantine' || peek.type === 'schema_halt' || peek.type === 'dead_letter')
-    return actOnBoundaryCase(rt, peek, actor, body);
+  if (!caseTypeDefinition(peek.type).takesLabel) return actOnBoundaryCase(rt, peek, actor, body);
   const now = rt.clock.now();
   return db.transaction().execute(async (trx) => {
     const c = await lockCase(trx, rt, caseId);
@@ -96,11 +97,12 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
     if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
     const record = await lockRecord(trx, rt.store.kind, c.pipeline, c.record_id);
     const modelLabel = modelLabelOf(record);
+    // Approving an audit sample confirms the automatic decision; approving any other case, the model's label.
     const d = parseDecision(
       body,
-      c.type === 'audit_sample' && record?.decision ? (JSON.parse(record.decision) as { label: string }).label : modelLabel,
+      caseTypeDefinition(c.type).approve === 'confirm' && record?.decision ? decisionColumn.decode(record.decision).label : modelLabel,
     );
-    checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
+    checkMayAct(rt, c, actor, d, record ? recordBody.decode(record.body) : {}, now);
     const before = { state: c.state, owner: c.owner, claimed_by: c.claimed_by };
     const set: Record<string, unknown> = {};
     if (c.first_action_at === null) set.first_action_at = now;
@@ -195,12 +197,12 @@ async function decide(
   now: number,
   set: Record<string, unknown>,
 ): Promise<ActionOutcome['case_state']> {
-  const isAudit = c.type === 'audit_sample';
-  if (d.action === 'approve' && !d.label && modelLabel === null && !isAudit) {
+  const type = caseTypeDefinition(c.type);
+  if (d.action === 'approve' && !d.label && modelLabel === null && type.approve !== 'confirm') {
     throw new AirlockError('BAD_REQUEST', `case ${c.id} has no model label to approve: relabel it with a "label"`);
   }
-  if (d.action === 'reject' && isAudit)
-    throw new AirlockError('BAD_REQUEST', 'an audit sample takes a label (approve or relabel), not reject');
+  if (!type.accepts.includes(d.action))
+    throw new AirlockError('BAD_REQUEST', type.refusal ?? `${d.action} is not taken on ${c.type} cases`);
   let outcome = verdictOutcome(d, modelLabel) as string;
   const adjudicating = c.state === 'needs_adjudication';
   const ct = caseTypeOf(pipeline, c.type);
@@ -269,7 +271,7 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     .where('pipeline', '=', c.pipeline)
     .where('id', '=', c.record_id)
     .executeTakeFirst();
-  checkMayAct(rt, c, actor, d, record ? JSON.parse(record.body) : {}, now);
+  checkMayAct(rt, c, actor, d, record ? recordBody.decode(record.body) : {}, now);
   const base = { case_id: Number(c.id), action: d.action, pipeline: c.pipeline, record_id: c.record_id };
   if (d.action === 'request_info' || d.action === 'escalate') {
     const pipeline = rt.config.pipelines[c.pipeline];
@@ -311,7 +313,9 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     );
     return { ...base, case_state: d.action === 'request_info' ? 'waiting_info' : 'escalated' };
   }
-  if (c.type === 'dead_letter') {
+  const type = caseTypeDefinition(c.type);
+  const refused = () => new AirlockError('BAD_REQUEST', type.refusal ?? `${d.action} is not taken on ${c.type} cases`);
+  if (type.approve === 'replay') {
     const seqs = (
       await rt.store.db
         .selectFrom('deliveries')
@@ -324,12 +328,13 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     if (seqs.length === 0) throw new AirlockError('CONFLICT', `record ${c.record_id} has no dead letter left`);
     if (d.action === 'approve') await replayDeadLetters(rt, { ids: seqs }, { by: actor.name, note: d.reason });
     else if (d.action === 'reject') for (const id of seqs) await discardDeadLetter(rt, id, { by: actor.name, reason: d.reason ?? '' });
-    else throw new AirlockError('BAD_REQUEST', 'a dead letter is approved (replayed) or rejected (discarded)');
-  } else if (c.type === 'schema_halt') {
+    else throw refused();
+  } else if (type.approve === 'accept_change') {
     if (d.action === 'approve') await acceptHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
     else if (d.action === 'reject') await rejectHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
-    else throw new AirlockError('BAD_REQUEST', 'a schema halt is approved (accepted) or rejected');
+    else throw refused();
   } else if (d.action === 'approve' || d.action === 'relabel') {
+    // A quarantine case: approve (or relabel) releases the record, reject discards it.
     const edited = body.record;
     const out = await releaseQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, note: d.reason, body: edited });
     if (!out.released) {
@@ -397,21 +402,14 @@ export async function resolveWithLabel(
   const { kind } = rt.store;
   const caseId = Number(c.id);
   if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${caseId} is already ${c.status}`);
-  if (c.type === 'dead_letter') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is a dead letter: its delivery is replayed or abandoned, not labelled`);
-  }
-  if (c.type === 'quarantine') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is a quarantine case: its record is released or discarded, not labelled`);
-  }
-  if (c.type === 'schema_halt') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is a schema halt: the change is accepted or rejected, not labelled`);
-  }
+  const type = caseTypeDefinition(c.type);
+  if (!type.takesLabel) throw new AirlockError('CONFLICT', `review case ${caseId} ${type.notLabelled}`);
   const pipeline = rt.config.pipelines[c.pipeline];
   if (!pipeline) throw new AirlockError('CONFLICT', `pipeline ${c.pipeline} is no longer in the config`);
   const record = await lockRecord(trx, kind, c.pipeline, c.record_id);
-  if (c.type === 'audit_sample') {
+  if (type.approve === 'confirm') {
     // An audit verdict is a label for measuring automatic decisions; the decision itself stands.
-    const decision = record?.decision ? (JSON.parse(record.decision) as { label: string }) : null;
+    const decision = decisionColumn.decodeOrNull(record?.decision ?? null);
     if (!(await resolveCase(trx, caseId, verdict, now)))
       throw new AirlockError('CONFLICT', `review case ${caseId} was decided by someone else`);
     await appendEvents(
@@ -478,13 +476,7 @@ async function recordVerdictLabel(
   now: number,
 ): Promise<void> {
   if (!record?.prediction) return;
-  const p = JSON.parse(record.prediction) as {
-    label?: unknown;
-    confidence?: unknown;
-    probs?: Record<string, number>;
-    segment?: string;
-    routing_version?: number | null;
-  };
+  const p = predictionColumn.decode(record.prediction);
   if (typeof p.label !== 'string' || typeof p.confidence !== 'number') return;
   await insertLabels(trx, [
     {

@@ -8,6 +8,7 @@
  * UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite); readers merge the parts of a window, which summaries
  * allow (src/drift/summary.ts states what merging preserves).
  */
+import { alertOf } from '../alerts/catalog.js';
 import type { DriftConfig } from '../config/sections/drift.js';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import type { DriftOptions } from '../drift/compare.js';
@@ -24,8 +25,17 @@ import {
   windowReport,
   windowStartOf,
 } from '../drift/monitor.js';
-import { buildSpec, type DriftSpec, DriftSummary, type DriftSummaryJson } from '../drift/summary.js';
+import { buildSpec, type DriftSpec, DriftSummary } from '../drift/summary.js';
 import type { Runtime } from '../runtime/context.js';
+import {
+  decision as decisionColumn,
+  driftEvaluation,
+  driftOutputs,
+  driftSpec,
+  driftSummary,
+  prediction as predictionColumn,
+  recordBody,
+} from '../store/codecs.js';
 import {
   activeReference,
   claimEvaluation,
@@ -64,12 +74,12 @@ export function loadReference(rt: Runtime, row: ReferenceRow): LoadedReference {
   const key = `${row.pipeline}\u0000${row.version}\u0000${row.created_at}`;
   let l = byKey.get(key);
   if (!l) {
-    const spec = JSON.parse(row.spec) as DriftSpec;
+    const spec = driftSpec.decode(row.spec);
     l = {
       row,
       spec,
-      summary: DriftSummary.fromJSON(spec, JSON.parse(row.summary) as DriftSummaryJson),
-      outputs: mergeOutputs(emptyOutputs(), JSON.parse(row.outputs) as OutputCounts),
+      summary: DriftSummary.fromJSON(spec, driftSummary.decode(row.summary)),
+      outputs: mergeOutputs(emptyOutputs(), driftOutputs.decode(row.outputs)),
     };
     byKey.set(key, l);
   }
@@ -96,9 +106,9 @@ export function buildReference(
 
 export function scoredRecordOf(r: { body: string; prediction: string | null; decision: string | null; status: string }): ScoredRecord {
   return {
-    body: JSON.parse(r.body),
-    prediction: r.prediction ? JSON.parse(r.prediction) : null,
-    decision: r.decision ? JSON.parse(r.decision) : null,
+    body: recordBody.decode(r.body),
+    prediction: predictionColumn.decodeOrNull(r.prediction),
+    decision: decisionColumn.decodeOrNull(r.decision),
     status: r.status,
   };
 }
@@ -108,8 +118,8 @@ export function mergeParts(ref: LoadedReference, parts: WindowPart[]): { summary
   const summary = new DriftSummary(ref.spec);
   const outputs = emptyOutputs();
   for (const p of parts) {
-    summary.merge(DriftSummary.fromJSON(ref.spec, JSON.parse(p.summary) as DriftSummaryJson));
-    mergeOutputs(outputs, JSON.parse(p.outputs) as OutputCounts);
+    summary.merge(DriftSummary.fromJSON(ref.spec, driftSummary.decode(p.summary)));
+    mergeOutputs(outputs, driftOutputs.decode(p.outputs));
   }
   return { summary, outputs };
 }
@@ -195,9 +205,9 @@ export class DriftStage {
       {
         pipeline: this.pipeline.name,
         source: 'go_live',
-        spec: JSON.stringify(built.spec),
-        summary: JSON.stringify(built.summary.toJSON()),
-        outputs: JSON.stringify(outputs),
+        spec: driftSpec.encode(built.spec),
+        summary: driftSummary.encode(built.summary.toJSON()),
+        outputs: driftOutputs.encode(outputs),
         rows: rows.length,
         created_at: now,
         created_by: null,
@@ -240,8 +250,8 @@ export class DriftStage {
         const key = { pipeline: this.pipeline.name, reference_version: ref.row.version, window_start: w, process: this.owner };
         const own = await ownWindowPart(trx, key);
         if (own) {
-          acc.summary.merge(DriftSummary.fromJSON(ref.spec, JSON.parse(own.summary) as DriftSummaryJson));
-          mergeOutputs(acc.outputs, JSON.parse(own.outputs) as OutputCounts);
+          acc.summary.merge(DriftSummary.fromJSON(ref.spec, driftSummary.decode(own.summary)));
+          mergeOutputs(acc.outputs, driftOutputs.decode(own.outputs));
         }
         await writeWindowPart(
           trx,
@@ -249,8 +259,8 @@ export class DriftStage {
             ...key,
             window_ms: windowMs,
             rows: acc.summary.rows,
-            summary: JSON.stringify(acc.summary.toJSON()),
-            outputs: JSON.stringify(acc.outputs),
+            summary: driftSummary.encode(acc.summary.toJSON()),
+            outputs: driftOutputs.encode(acc.outputs),
             updated_at: now,
           },
           own !== undefined,
@@ -290,7 +300,7 @@ export class DriftStage {
           evaluated_at: now,
           rows: summary.rows,
           tested: tooSmall ? 0 : alertable.length,
-          result: JSON.stringify({
+          result: driftEvaluation.encode({
             dataset_drift: report.dataset_drift,
             drift_share: report.drift_share,
             skipped: tooSmall ? `fewer than ${this.cfg.minRows} records` : undefined,
@@ -358,25 +368,18 @@ export class DriftStage {
       f.p_value !== null
         ? `${f.test} statistic ${stat}, adjusted p = ${Number((f.p_value_adjusted ?? f.p_value).toPrecision(3))} (threshold ${f.threshold})`
         : `${f.test} ${stat} (threshold ${f.threshold})`;
-    await this.rt.alerts.raise({
-      key: `drift:${p}:${field}:${state.episodes}:${event}`,
-      severity: event === 'opened' ? 'warning' : 'info',
-      title: event === 'opened' ? `Drift on ${p}: ${field}` : `Drift on ${p}: ${field} resolved`,
-      text:
-        event === 'opened'
-          ? `${field} drifted from the reference in the window ${span}: ${measure}, ${rows} records. ${link}`
-          : `${field} is back in line with the reference after ${this.cfg.alert.resolveAfter} window(s) without drift (last: ${span}, ${measure}). ${link}`,
-      fields: {
-        pipeline: p,
-        field,
-        event,
-        test: f.test,
-        statistic: stat,
-        threshold: f.threshold ?? '-',
-        window_start: iso(window),
-        records: rows,
-        link,
-      },
-    });
+    const facts = {
+      pipeline: p,
+      field,
+      episode: state.episodes,
+      span,
+      measure,
+      records: rows,
+      link,
+      fields: { test: f.test, statistic: stat, threshold: f.threshold ?? '-', window_start: iso(window) },
+    };
+    await this.rt.alerts.raise(
+      event === 'opened' ? alertOf('drift', facts) : alertOf('drift_resolved', { ...facts, resolveAfter: this.cfg.alert.resolveAfter }),
+    );
   }
 }

@@ -12,7 +12,9 @@ import {
 } from '../drift/monitor.js';
 import { DriftSummary } from '../drift/summary.js';
 import { AirlockError } from '../errors.js';
+import { caseTypeDefinition, MODEL_JUDGING_CASE_TYPES } from '../review/case-types.js';
 import type { Runtime } from '../runtime/context.js';
+import { caseResolution, prediction as predictionColumn } from '../store/codecs.js';
 import { activeReference, episodeRows, latestWindowStart, type WindowPart, windowParts } from '../store/drift.js';
 import { driftFieldLink, driftOptions, type LoadedReference, loadReference, mergeParts } from './drift-stage.js';
 
@@ -32,7 +34,7 @@ export async function requireReference(rt: Runtime, pipeline: string): Promise<L
 
 /** Reviewer verdicts on the records of a window, against the model's label. */
 export interface VerdictCounts {
-  /** Resolved low_confidence, policy_review and audit_sample cases whose verdict is a label. */
+  /** Resolved cases whose verdict judges the model's label (low_confidence, policy_review, audit_sample). */
   verdicts: number;
   agree: number;
   /** Sum of the calibrated confidence of the same records (the estimate on the reviewed records). */
@@ -58,16 +60,16 @@ export async function verdictsByWindow(
     .select(['c.type', 'c.resolution', 'r.prediction', 'r.created_at'])
     .where('c.pipeline', '=', pipeline)
     .where('c.status', '=', 'resolved')
-    .where('c.type', 'in', ['low_confidence', 'policy_review', 'audit_sample'])
+    .where('c.type', 'in', MODEL_JUDGING_CASE_TYPES)
     .where('r.created_at', '>=', from)
     .where('r.created_at', '<', to)
     .execute();
   const out = new Map<number, VerdictCounts>();
   for (const r of rows) {
     if (!r.prediction || !r.resolution) continue;
-    const verdict = (JSON.parse(r.resolution) as { label?: unknown }).label;
+    const verdict = caseResolution.decode(r.resolution).label;
     if (typeof verdict !== 'string' || verdict === 'rejected') continue;
-    const p = JSON.parse(r.prediction) as { label?: unknown; confidence?: unknown; calibrated_confidence?: unknown };
+    const p = predictionColumn.decode(r.prediction);
     const w = windowStartOf(Number(r.created_at), windowMs);
     let v = out.get(w);
     if (!v) out.set(w, (v = emptyVerdicts()));
@@ -75,7 +77,7 @@ export async function verdictsByWindow(
     v.verdicts++;
     if (agree) v.agree++;
     v.confidence_sum += confidenceOf(p) ?? 0;
-    if (r.type === 'audit_sample') {
+    if (caseTypeDefinition(r.type).approve === 'confirm') {
       v.audit_verdicts++;
       if (agree) v.audit_agree++;
     }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { alertOf } from '../alerts/catalog.js';
 import type { GatePolicy } from '../config/sections/gate.js';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { evolveContract } from '../contract/evolve.js';
@@ -6,6 +7,7 @@ import { type Contract, compileContract, type Violation, type ViolationKind } fr
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import type { NewReviewCase } from '../store/cases.js';
+import { contractSchema, recordBody, violationView } from '../store/codecs.js';
 import { contractVersions, insertActiveContractVersion, insertHalt, recordSighting } from '../store/contracts.js';
 import type { NewEvent } from '../store/events.js';
 import type { RecordStatus, Tables } from '../store/tables.js';
@@ -21,7 +23,7 @@ const compiled = new Map<string, Contract>();
 function compileCached(hash: string, schemaText: string): Contract {
   let c = compiled.get(hash);
   if (!c) {
-    c = compileContract(JSON.parse(schemaText));
+    c = compileContract(contractSchema.decode(schemaText));
     compiled.set(hash, c);
   }
   return c;
@@ -43,7 +45,7 @@ export async function registerConfigContract(db: Kysely<Tables>, pipeline: Pipel
         insertActiveContractVersion(trx, {
           pipeline: pipeline.name,
           hash: c.hash,
-          schema: JSON.stringify(c.schema),
+          schema: contractSchema.encode(c.schema),
           source: 'config',
           now,
           by: null,
@@ -105,11 +107,6 @@ export function policyFor(pipeline: PipelineConfig, violations: Violation[]): Ga
     if (POLICY_RANK[q] > POLICY_RANK[p]) p = q;
   }
   return p;
-}
-
-/** Violations as stored and shown: kind, JSON Pointer, field and message (never the value). */
-export function violationView(v: Violation) {
-  return { kind: v.kind, path: v.path, field: v.field, message: v.message, keyword: v.keyword };
 }
 
 export interface GateInput {
@@ -256,7 +253,7 @@ export async function gateRecords(trx: Kysely<Tables>, pipeline: PipelineConfig,
               .where('pipeline', '=', pipeline.name)
               .where('id', 'in', others)
               .execute();
-            for (const r of rows) bodies.set(r.id, JSON.parse(r.body));
+            for (const r of rows) bodies.set(r.id, recordBody.decode(r.body));
           }
           haltNow = {
             haltId,
@@ -348,25 +345,20 @@ function summarise(violations: Violation[]): { kind: ViolationKind; field: strin
 /** Raises the halt alert (after the transaction that opened the halt committed). */
 export async function alertHalt(rt: Runtime, pipeline: string, h: NonNullable<GateResult['halted']>): Promise<void> {
   await rt.alerts
-    .raise({
-      key: `halt:${pipeline}:${h.haltId}`,
-      severity: 'critical',
-      title: `Pipeline ${pipeline} halted on a schema change`,
-      text:
-        `${h.records} records showed ${h.kind} on field "${h.field}" within ${Math.round(rt.config.pipelines[pipeline].gate.haltAfter.withinMs / 1000)}s. ` +
-        `Scoring is stopped; records are stored and wait. ${h.proposed.length > 0 ? `Accepting it would change the contract: ${h.proposed.join('; ')}. ` : ''}` +
-        `Accept the change with: airlock contract accept --pipeline ${pipeline} (or reject it with airlock contract reject --pipeline ${pipeline}).`,
-      fields: {
+    .raise(
+      alertOf('schema_halt', {
         pipeline,
-        halt: h.haltId,
+        haltId: h.haltId,
         kind: h.kind,
         field: h.field,
         records: h.records,
-        contract_version: h.contractVersion ?? 0,
-        example_ids: h.exampleIds.join(', '),
-      },
-      values: h.examples,
-    })
+        withinMs: rt.config.pipelines[pipeline].gate.haltAfter.withinMs,
+        proposed: h.proposed,
+        contractVersion: h.contractVersion,
+        exampleIds: h.exampleIds,
+        examples: h.examples,
+      }),
+    )
     .catch((err) => rt.logger.error({ err }, 'could not raise the halt alert'));
   rt.metrics.halts.inc({ pipeline });
 }

@@ -1,11 +1,21 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { evolveContract } from '../contract/evolve.js';
-import { canonicalJson, compileContract } from '../contract/gate.js';
+import { compileContract } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases, resolveCase } from '../store/cases.js';
+import {
+  caseReasonOf,
+  contractSchema,
+  type HaltDetail,
+  type HaltResolution,
+  haltDetail,
+  haltResolution,
+  recordBody,
+  violations,
+} from '../store/codecs.js';
 import { contractVersions, haltsOf, insertActiveContractVersion, openHalt, resolveHalt } from '../store/contracts.js';
 import { appendEvents } from '../store/events.js';
 import type { HaltRow, RecordRow, Tables } from '../store/tables.js';
@@ -18,10 +28,10 @@ export interface HaltView {
   change: { kind: string; field: string };
   contract_version: number | null;
   opened_at: string;
-  detail: Record<string, unknown>;
+  detail: HaltDetail;
   resolved_at: string | null;
   resolved_by: string | null;
-  resolution: Record<string, unknown> | null;
+  resolution: HaltResolution | null;
 }
 
 export function haltView(h: HaltRow): HaltView {
@@ -32,10 +42,10 @@ export function haltView(h: HaltRow): HaltView {
     change: { kind: h.kind, field: h.field },
     contract_version: h.contract_version,
     opened_at: new Date(Number(h.opened_at)).toISOString(),
-    detail: JSON.parse(h.detail),
+    detail: haltDetail.decode(h.detail),
     resolved_at: h.resolved_at === null ? null : new Date(Number(h.resolved_at)).toISOString(),
     resolved_by: h.resolved_by,
-    resolution: h.resolution ? JSON.parse(h.resolution) : null,
+    resolution: haltResolution.decodeOrNull(h.resolution),
   };
 }
 
@@ -55,9 +65,7 @@ async function recordsShowingChange(db: Kysely<Tables>, halt: HaltRow, statuses:
     .where('violations', 'is not', null)
     .orderBy('seq')
     .execute();
-  return rows.filter((r) =>
-    (JSON.parse(r.violations as string) as { kind: string; field: string }[]).some((v) => v.kind === halt.kind && v.field === halt.field),
-  );
+  return rows.filter((r) => violations.decode(r.violations as string).some((v) => v.kind === halt.kind && v.field === halt.field));
 }
 
 export interface HaltStatus {
@@ -111,7 +119,7 @@ export async function haltStatus(rt: Runtime, pipelineName: string): Promise<Hal
 }
 
 function bodyOf(r: RecordRow): unknown {
-  return JSON.parse(r.body);
+  return recordBody.decode(r.body);
 }
 
 export interface HaltDecision {
@@ -172,7 +180,7 @@ export async function acceptHalt(rt: Runtime, pipelineName: string, d: HaltDecis
       version = await insertActiveContractVersion(trx, {
         pipeline: pipelineName,
         hash,
-        schema: canonicalJson(schema),
+        schema: contractSchema.encodeCanonical(schema),
         source: 'accepted',
         now,
         by: d.by,
@@ -302,7 +310,7 @@ async function resolveHaltCases(
     .where('status', '=', 'open')
     .execute();
   for (const c of open) {
-    if ((JSON.parse(c.reason) as { halt?: number }).halt === Number(halt.id)) await resolveCase(trx, Number(c.id), verdict, now);
+    if (caseReasonOf('schema_halt', c.reason).halt === Number(halt.id)) await resolveCase(trx, Number(c.id), verdict, now);
   }
 }
 
@@ -329,7 +337,7 @@ export async function resumeBacklog(rt: Runtime, pipelineName: string, limit = 5
       trx,
       pipeline,
       rows.map((r) => {
-        const body = JSON.parse(r.body) as unknown;
+        const body = recordBody.decode(r.body);
         // An unparseable line is stored as its raw text (a JSON string): it stays unparseable.
         return typeof body === 'string' ? { id: r.id, body, unparseable: 'not valid JSON' } : { id: r.id, body };
       }),
@@ -343,12 +351,7 @@ export async function resumeBacklog(rt: Runtime, pipelineName: string, limit = 5
         .updateTable('records')
         .set({
           status: v.status,
-          violations:
-            v.violations.length > 0
-              ? JSON.stringify(
-                  v.violations.map((x) => ({ kind: x.kind, path: x.path, field: x.field, message: x.message, keyword: x.keyword })),
-                )
-              : null,
+          violations: v.violations.length > 0 ? violations.encode(v.violations) : null,
           contract_hash: v.contractHash,
           contract_version: v.contractVersion,
           updated_at: now,
@@ -391,6 +394,6 @@ export async function contractVersionViews(rt: Runtime, pipelineName: string) {
     created_at: new Date(Number(v.created_at)).toISOString(),
     created_by: v.created_by,
     note: v.note,
-    schema: JSON.parse(v.schema) as object,
+    schema: contractSchema.decode(v.schema),
   }));
 }

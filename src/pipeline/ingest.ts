@@ -5,10 +5,11 @@ import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases, type NewReviewCase } from '../store/cases.js';
+import { recordBody, violations } from '../store/codecs.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { findRecords, insertRecords } from '../store/records.js';
 import type { NewRecordRow, RecordStatus, Tables } from '../store/tables.js';
-import { alertHalt, type GateResult, type GateVerdict, gateRecords, violationView } from './gate.js';
+import { alertHalt, type GateResult, type GateVerdict, gateRecords } from './gate.js';
 
 export const MAX_ID_LENGTH = 256;
 
@@ -268,7 +269,7 @@ export class Ingestor {
           status: v.status,
           contract_hash: v.contractHash,
           contract_version: v.contractVersion,
-          violations: v.violations.length > 0 ? JSON.stringify(v.violations.map(violationView)) : null,
+          violations: v.violations.length > 0 ? violations.encode(v.violations) : null,
           original_body: null,
           prediction: null,
           decision: null,
@@ -328,7 +329,7 @@ function prepare(item: unknown, index: number, idempotencyKey: string | undefine
       index,
       id: `unparseable-${hash.slice(0, 24)}`,
       body: item.text,
-      text: JSON.stringify(item.text),
+      text: recordBody.encode(item.text),
       hash,
       unparseable: `line ${item.line}: ${item.reason}`,
     };
@@ -366,7 +367,7 @@ function prepare(item: unknown, index: number, idempotencyKey: string | undefine
       message: `item ${index}: id has ${id.charCodeAt(bad) >= 0xd800 ? 'a lone UTF-16 surrogate' : 'a control character'} at character ${bad + 1}; ids are printable text`,
     };
   }
-  const text = JSON.stringify(body);
+  const text = recordBody.encode(body);
   const hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   return { index, id, body, text, hash };
 }

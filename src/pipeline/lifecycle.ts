@@ -1,24 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { enqueueDeliveries } from '../delivery/outbox.js';
+import { decision as decisionColumn, type StoredDecision } from '../store/codecs.js';
 import type { DatabaseKind } from '../store/db.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { updateRecord } from '../store/records.js';
 import type { Tables } from '../store/tables.js';
-
-/** The decision taken on a record, by the router or by a person. */
-export interface Decision {
-  label: string;
-  source: 'auto' | 'review';
-  at: string;
-  case_id?: number;
-  by?: string;
-  /** Calibrated confidence (raw when no calibrator applies). */
-  confidence?: number;
-  raw_confidence?: number;
-  /** The routing version (calibrator + threshold) that decided, null for the config's fallback threshold. */
-  routing_version?: number | null;
-}
 
 /**
  * Commits a decision: the record becomes `decided` with one outbox row per destination (or `delivered` when
@@ -29,7 +16,7 @@ export async function applyDecision(
   dialect: DatabaseKind,
   pipeline: PipelineConfig,
   recordId: string,
-  decision: Decision,
+  decision: StoredDecision,
   now: number,
   extra: { prediction?: string; leaseOwner?: string; eventsBefore?: NewEvent[] } = {},
 ): Promise<boolean> {
@@ -40,7 +27,7 @@ export async function applyDecision(
     recordId,
     {
       status: next,
-      decision: JSON.stringify(decision),
+      decision: decisionColumn.encode(decision),
       ...(extra.prediction !== undefined ? { prediction: extra.prediction } : {}),
       lease_owner: null,
       lease_until: null,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { LiveDeliveryStages } from '../delivery/live-stages.js';
 import { DeliveryStage } from '../delivery/stage.js';
 import { createModelAdapter, type ModelAdapter } from '../models/index.js';
 import { SlaStage } from '../review/sla-stage.js';
@@ -8,14 +9,21 @@ import { DriftStage } from './drift-stage.js';
 import { RefitStage } from './refit.js';
 import { RetentionStage } from './retention.js';
 import { RoutingPolicies } from './routing-policies.js';
+import { RunPeriod } from './run-period.js';
 import { ScoringStage } from './scoring.js';
 
 interface Stage {
   name: string;
   runOnce(): Promise<number | { done: number; waitMs?: number }>;
+  /** Run at most once per this many ms (by the runtime's clock): the loop waits out the rest of the period. */
+  everyMs?: number;
   /** Called when the pool stops, before its loops are awaited; resolves when the stage's work in hand is committed. */
   stop?(): Promise<void> | void;
 }
+
+/** How often the SLA clocks are checked, and the refit schedule looked at. */
+const SLA_EVERY_MS = 5_000;
+const REFIT_EVERY_MS = 60_000;
 
 /**
  * Runs every stage of every pipeline as its own loop in this process: scoring per pipeline, delivery per
@@ -29,15 +37,17 @@ export class WorkerPool {
   private stopped = true;
   private wakers = new Set<() => void>();
   readonly policies: RoutingPolicies;
+  /** The delivery stages this pool runs (the destination status reads their pacing). */
+  readonly deliveryStages = new LiveDeliveryStages();
 
   constructor(private readonly rt: Runtime) {
     this.policies = new RoutingPolicies(rt);
     // SLA clocks and escalation chains of every open review case (once per process; the database decides who fires).
     const sla = new SlaStage(rt);
-    this.stages.push({ name: 'review:sla', runOnce: () => sla.runOnce() });
+    this.stages.push({ name: 'review:sla', everyMs: SLA_EVERY_MS, runOnce: () => sla.runOnce() });
     // The feedback loop's scheduled refits of calibrator and threshold (once per due time across processes).
     const refits = new RefitStage(rt);
-    this.stages.push({ name: 'routing:refit', runOnce: () => refits.runOnce() });
+    this.stages.push({ name: 'routing:refit', everyMs: REFIT_EVERY_MS, runOnce: () => refits.runOnce() });
     // Retention: expired content of finished records is purged every `retention.every` (once per due time across processes).
     const retention = new RetentionStage(rt);
     this.stages.push({ name: 'retention:purge', runOnce: () => retention.runOnce() });
@@ -50,7 +60,15 @@ export class WorkerPool {
       this.stages.push({ name: `drift:${p.name}`, runOnce: () => drift.runOnce() });
       for (const d of Object.values(p.destinations)) {
         const delivery = new DeliveryStage(rt, p, d, this.owner);
-        this.stages.push({ name: `deliver:${p.name}:${d.name}`, runOnce: () => delivery.runOnce(), stop: () => delivery.stop() });
+        this.deliveryStages.add(delivery);
+        this.stages.push({
+          name: `deliver:${p.name}:${d.name}`,
+          runOnce: () => delivery.runOnce(),
+          stop: () => {
+            this.deliveryStages.delete(delivery);
+            return delivery.stop();
+          },
+        });
       }
     }
   }
@@ -79,14 +97,21 @@ export class WorkerPool {
 
   private async loop(stage: Stage): Promise<void> {
     let failures = 0;
+    const period = stage.everyMs === undefined ? undefined : new RunPeriod(stage.everyMs);
     while (!this.stopped) {
       let wait = this.rt.config.worker.pollIntervalMs;
       try {
+        const early = period?.waitMs(this.rt.clock.now());
+        if (early !== undefined && early > 0) {
+          await this.sleep(early);
+          continue;
+        }
         const r = await stage.runOnce();
         const done = typeof r === 'number' ? r : r.done;
         const limited = typeof r === 'number' ? undefined : r.waitMs;
         failures = 0;
-        if (limited !== undefined) wait = Math.max(1, limited);
+        if (period) wait = period.everyMs;
+        else if (limited !== undefined) wait = Math.max(1, limited);
         else if (done > 0) continue;
       } catch (err) {
         failures++;

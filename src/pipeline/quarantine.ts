@@ -4,11 +4,12 @@ import { canonicalJson, type Violation } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
+import { eventDetail, recordBody, violations, violationView } from '../store/codecs.js';
 import { openHalt } from '../store/contracts.js';
 import { appendEvents, eventsOf } from '../store/events.js';
 import { lockRecord } from '../store/records.js';
 import type { RecordRow, Tables } from '../store/tables.js';
-import { activeContract, policyFor, violationView } from './gate.js';
+import { activeContract, policyFor } from './gate.js';
 
 export interface QuarantinedRecord {
   pipeline: string;
@@ -34,7 +35,7 @@ function view(r: RecordRow, caseId: number | null): QuarantinedRecord {
     case_id: caseId,
     received_at: new Date(Number(r.created_at)).toISOString(),
     contract_version: r.contract_version,
-    violations: r.violations ? JSON.parse(r.violations) : [],
+    violations: violations.decodeOrNull(r.violations) ?? [],
     edited: r.original_body !== null,
   };
 }
@@ -79,12 +80,12 @@ export async function showQuarantined(rt: Runtime, pipeline: string, id: string)
   return {
     ...view(r, c),
     status: r.status,
-    body: JSON.parse(r.body),
-    original_body: r.original_body ? JSON.parse(r.original_body) : null,
+    body: recordBody.decode(r.body),
+    original_body: recordBody.decodeOrNull(r.original_body),
     events: (await eventsOf(rt.store.db, pipeline, id)).map((e) => ({
       at: new Date(Number(e.at)).toISOString(),
       kind: e.kind,
-      detail: JSON.parse(e.detail),
+      detail: eventDetail.decode(e.detail),
     })),
   };
 }
@@ -133,19 +134,19 @@ export async function releaseQuarantined(
     if (!r) throw new AirlockError('NOT_FOUND', `record ${id} does not exist in pipeline ${pipelineName}`);
     if (r.status !== 'quarantined') throw new AirlockError('CONFLICT', `record ${id} is ${r.status}, not quarantined`);
     const edited = opts.body !== undefined;
-    const body = edited ? (opts.body as Record<string, unknown>) : JSON.parse(r.body);
+    const body = (edited ? opts.body : recordBody.decode(r.body)) as Record<string, unknown>;
     if (edited && Object.hasOwn(body, 'id') && String(body.id) !== id) {
       throw new AirlockError('BAD_REQUEST', `the edited record's "id" must stay ${JSON.stringify(id)}`);
     }
     const active = await activeContract(trx, pipeline);
-    const violations: Violation[] =
+    const found: Violation[] =
       body === null || typeof body !== 'object' || Array.isArray(body)
         ? [{ kind: 'unparseable', path: '/', field: '', message: 'is not a JSON object: edit it into one to release it', keyword: 'parse' }]
         : active
           ? active.contract.validate(body)
           : [];
-    const views = violations.map(violationView);
-    if (policyFor(pipeline, violations) !== 'accept') {
+    const views = found.map(violationView);
+    if (policyFor(pipeline, found) !== 'accept') {
       return { pipeline: pipelineName, id, status: 'quarantined' as const, released: false, violations: views };
     }
     const halted = (await openHalt(trx, pipelineName, kind)) !== undefined;
@@ -154,9 +155,9 @@ export async function releaseQuarantined(
       .updateTable('records')
       .set({
         status,
-        body: edited ? JSON.stringify(body) : r.body,
+        body: edited ? recordBody.encode(body) : r.body,
         original_body: edited ? (r.original_body ?? r.body) : r.original_body,
-        violations: views.length > 0 ? JSON.stringify(views) : null,
+        violations: views.length > 0 ? violations.encode(views) : null,
         contract_hash: active?.contract.hash ?? null,
         contract_version: active ? active.version || null : null,
         available_at: now,
@@ -184,7 +185,7 @@ export async function releaseQuarantined(
           detail: {
             by: opts.by,
             edited,
-            ...(edited ? { body_hash_before: hashOf(r.body), changed_fields: changedFields(JSON.parse(r.body), body) } : {}),
+            ...(edited ? { body_hash_before: hashOf(r.body), changed_fields: changedFields(recordBody.decode(r.body), body) } : {}),
             note: opts.note ?? null,
             contract_version: active ? active.version || null : null,
           },
@@ -233,7 +234,7 @@ export async function discardQuarantined(
 
 function hashOf(text: string): string {
   return createHash('sha256')
-    .update(canonicalJson(JSON.parse(text)))
+    .update(canonicalJson(recordBody.decode(text)))
     .digest('hex');
 }
 

@@ -1,4 +1,5 @@
 import type { AirlockConfig } from '../config/airlock-config.js';
+import { recordBody } from '../store/codecs.js';
 
 /** What the viewer role sees in place of a redacted field. */
 export const REDACTED = '[redacted]';
@@ -79,7 +80,7 @@ export function visibleMatch(recordId: string, body: string | null, paths: reado
   const needle = q.toLowerCase();
   if (recordId.toLowerCase().includes(needle)) return true;
   if (body === null) return false;
-  return JSON.stringify(redactPaths(JSON.parse(body), paths))
+  return JSON.stringify(redactPaths(recordBody.decode(body), paths))
     .toLowerCase()
     .includes(needle);
 }

@@ -1,3 +1,4 @@
+import { alertOf } from '../alerts/catalog.js';
 import { type CalibrationMethod, type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
 import {
   estimatedAccuracy,
@@ -9,11 +10,17 @@ import {
   stratifiedAccuracy,
   withinAutoApplyBounds,
 } from '../calibration/refit.js';
-import type { ThresholdMethod } from '../calibration/threshold.js';
 import type { AirlockConfig } from '../config/airlock-config.js';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
+import {
+  calibrator as calibratorColumn,
+  decision as decisionColumn,
+  labelProbs,
+  prediction as predictionColumn,
+  routingThreshold,
+} from '../store/codecs.js';
 import type { Store } from '../store/db.js';
 import { labelsOf, misclassifications, refitsOf } from '../store/labels.js';
 import { activeRoutingVersion, insertEvidence, insertRoutingVersion } from '../store/routing.js';
@@ -40,19 +47,12 @@ export interface RefitRun {
   misclassified: number;
 }
 
-interface ActiveThreshold {
-  value: number;
-  alpha: number;
-  delta: number;
-  method: ThresholdMethod;
-}
-
 const labelRow = (l: LabelRow): LabelledRow => ({
   source: l.source,
   label: l.label,
   predicted: l.predicted,
   rawConfidence: l.raw_confidence,
-  probs: l.probs ? (JSON.parse(l.probs) as Record<string, number>) : null,
+  probs: labelProbs.decodeOrNull(l.probs),
   segment: l.segment,
 });
 
@@ -97,8 +97,8 @@ export async function runRefit(
       reason: `${pipelineName} has no routing version in force: run airlock calibrate --pipeline ${pipelineName} --apply first`,
     };
   }
-  const t = JSON.parse(active.threshold) as ActiveThreshold;
-  const calibrator: Calibrator | null = active.calibrator ? parseCalibrator(JSON.parse(active.calibrator)) : null;
+  const t = routingThreshold.decode(active.threshold);
+  const calibrator: Calibrator | null = active.calibrator ? parseCalibrator(calibratorColumn.decode(active.calibrator)) : null;
   // Platt by default: isotonic's flat top blocks make the threshold grid coarse where the guarantee is decided.
   const method: CalibrationMethod = pipeline.routing.refit.method ?? calibrator?.method ?? 'platt';
   const labels = await labelsOf(store.db, pipelineName);
@@ -202,24 +202,18 @@ export async function runRefit(
     misclassified: wrong.length,
   };
   if (rt.alerts && committed.version !== null) {
-    const b = result.before;
-    const a = result.after!;
+    const facts = {
+      pipeline: pipelineName,
+      version: committed.version,
+      evidence: committed.evidenceId,
+      before: result.before,
+      after: result.after!,
+      alpha: t.alpha,
+      delta: t.delta,
+      misclassified: wrong.length,
+    };
     await rt.alerts
-      .raise({
-        key: `refit:${pipelineName}:${committed.version}`,
-        severity: 'info',
-        title:
-          versionStatus === 'active'
-            ? `Pipeline ${pipelineName}: refit applied (routing version ${committed.version})`
-            : `Pipeline ${pipelineName}: refit waits for approval (routing version ${committed.version})`,
-        text:
-          `Threshold ${b ? b.threshold.toFixed(4) : '—'} → ${a.threshold.toFixed(4)}, coverage ${b ? (b.coverage * 100).toFixed(1) : '—'}% → ${(a.coverage * 100).toFixed(1)}%, ` +
-          `error bound ${b ? (b.error_upper_bound * 100).toFixed(2) : '—'}% → ${(a.error_upper_bound * 100).toFixed(2)}% (α ${t.alpha}, δ ${t.delta}); ${wrong.length} production misclassifications found by reviewers since the version in force. ` +
-          (versionStatus === 'active'
-            ? ''
-            : `Approve with: airlock thresholds approve --pipeline ${pipelineName} --version ${committed.version}`),
-        fields: { pipeline: pipelineName, version: committed.version, evidence: committed.evidenceId },
-      })
+      .raise(versionStatus === 'active' ? alertOf('refit_applied', facts) : alertOf('refit_waiting', facts))
       .catch((err) => rt.logger.error({ err }, 'could not raise the refit alert'));
   }
   return run;
@@ -230,17 +224,11 @@ export async function runRefit(
  * runs the refit due now (once per due time across processes; see runRefit).
  */
 export class RefitStage {
-  private nextRunAt = 0;
+  constructor(private readonly rt: Runtime) {}
 
-  constructor(
-    private readonly rt: Runtime,
-    private readonly intervalMs = 60_000,
-  ) {}
-
-  async runOnce(): Promise<{ done: number; waitMs: number }> {
+  /** Runs the refits due now (the worker pool looks every minute). */
+  async runOnce(): Promise<{ done: number }> {
     const now = this.rt.clock.now();
-    if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
-    this.nextRunAt = now + this.intervalMs;
     let done = 0;
     for (const p of Object.values(this.rt.config.pipelines)) {
       const goLive = goLiveOf(p);
@@ -263,7 +251,7 @@ export class RefitStage {
         );
       }
     }
-    return { done, waitMs: this.intervalMs };
+    return { done };
   }
 }
 
@@ -346,10 +334,10 @@ export async function accuracyWindows(
   for (const r of rows) {
     const w = windows[at(r.created_at)];
     if (!w || !r.prediction) continue;
-    const p = JSON.parse(r.prediction) as { confidence: number; calibrated_confidence?: number };
+    const p = predictionColumn.decode(r.prediction);
     const c = p.calibrated_confidence ?? p.confidence;
     w.conf.push(c);
-    const d = r.decision ? (JSON.parse(r.decision) as { source?: string }) : null;
+    const d = decisionColumn.decodeOrNull(r.decision);
     if (d?.source === 'auto') {
       w.auto++;
       w.confAuto.push(c);

@@ -1,6 +1,7 @@
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
+import { purge as purgeColumn, recordBody } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
 import type { RecordStatus } from '../store/tables.js';
 
@@ -115,7 +116,7 @@ export async function purgePipeline(
     .executeTakeFirst();
   if (!claimed) return { ...base, status: 'taken', run_id: null, purged: 0 };
   const runId = Number(claimed.id);
-  const purge = JSON.stringify({ run: runId, policy, cutoff: base.cutoff, by: o.actor });
+  const purge = purgeColumn.encode({ run: runId, policy, cutoff: base.cutoff, by: o.actor });
   let purged = 0;
   for (;;) {
     const batch = await candidates(rt, pipelineName, cutoff)
@@ -128,7 +129,7 @@ export async function purgePipeline(
       // The where clause checks again: a record that changed since it was selected is left alone.
       const rows = await trx
         .updateTable('records')
-        .set({ body: '{}', original_body: null, purged_at: o.now, purge })
+        .set({ body: recordBody.encode({}), original_body: null, purged_at: o.now, purge })
         .where(
           'seq',
           'in',
@@ -241,6 +242,6 @@ export class RetentionStage {
 /** For record views: what a purge left in place of the content. */
 export function purgeNote(row: { purged_at: number | null; purge: string | null }) {
   if (row.purged_at === null) return null;
-  const p = row.purge ? (JSON.parse(row.purge) as Record<string, unknown>) : {};
+  const p = purgeColumn.decodeOrNull(row.purge) ?? {};
   return { at: new Date(Number(row.purged_at)).toISOString(), ...p };
 }

@@ -1,16 +1,11 @@
 import { type Calibrator, parseCalibrator } from '../calibration/calibrators.js';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import type { Runtime } from '../runtime/context.js';
+import { calibrator as calibratorColumn, routingThreshold } from '../store/codecs.js';
 import { activeRoutingVersion } from '../store/routing.js';
 import type { RoutingPolicy } from './router.js';
 
 const REFRESH_MS = 5000;
-
-/** The `threshold` JSON of a routing version (src/pipeline/routing-versions.ts). */
-interface StoredThreshold {
-  value: number;
-  segments?: Record<string, { feasible: boolean; value?: number }>;
-}
 
 /**
  * The routing policy of each pipeline, read from the active routing version and refreshed every few seconds,
@@ -29,8 +24,8 @@ export class RoutingPolicies {
     let policy: RoutingPolicy = { version: null, calibrator: null, threshold: pipeline.routing.autoAcceptAt };
     if (row) {
       try {
-        const threshold = JSON.parse(row.threshold) as StoredThreshold;
-        const calibrator: Calibrator | null = row.calibrator ? parseCalibrator(JSON.parse(row.calibrator)) : null;
+        const threshold = routingThreshold.decode(row.threshold);
+        const calibrator: Calibrator | null = row.calibrator ? parseCalibrator(calibratorColumn.decode(row.calibrator)) : null;
         policy = { version: row.version, calibrator, threshold: threshold.value };
         if (threshold.segments) {
           policy.segments = Object.fromEntries(

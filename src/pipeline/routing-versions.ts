@@ -8,6 +8,7 @@ import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { canonicalJson } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { modelFingerprint } from '../models/index.js';
+import { calibrator as calibratorColumn, routingThreshold, type StoredThreshold } from '../store/codecs.js';
 import type { Store } from '../store/db.js';
 import { insertLabels, type NewLabel } from '../store/labels.js';
 import { activateRoutingVersion, insertEvidence, insertRoutingVersion, routingVersions } from '../store/routing.js';
@@ -27,7 +28,7 @@ export function evidenceHashes(config: AirlockConfig, pipeline: PipelineConfig, 
 }
 
 /** The `threshold` JSON of a routing version: the guarantee, and per segment when the threshold has segments. */
-export function storedThreshold(t: FeasibleThreshold & { confidence: 'calibrated' | 'raw' }): Record<string, unknown> {
+export function storedThreshold(t: FeasibleThreshold & { confidence: 'calibrated' | 'raw' }): StoredThreshold {
   return {
     value: t.value,
     alpha: t.alpha,
@@ -140,8 +141,8 @@ export async function storeCalibration(
 }
 
 export function routingVersionView(v: RoutingVersionRow) {
-  const threshold = JSON.parse(v.threshold) as Record<string, unknown>;
-  const calibrator = v.calibrator ? (JSON.parse(v.calibrator) as Calibrator) : null;
+  const threshold = routingThreshold.decode(v.threshold);
+  const calibrator = calibratorColumn.decodeOrNull(v.calibrator);
   return {
     version: v.version,
     status: v.status,

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
+import { alertOf } from '../alerts/catalog.js';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from '../models/adapter.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases } from '../store/cases.js';
+import { prediction as predictionColumn, recordBody } from '../store/codecs.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { claimRecordsForScoring, updateRecord } from '../store/records.js';
 import type { RecordRow, Tables } from '../store/tables.js';
@@ -82,7 +84,7 @@ export class ScoringStage {
 
   private async call(record: RecordRow): Promise<Outcome> {
     try {
-      const prediction = await this.model.predict(JSON.parse(record.body));
+      const prediction = await this.model.predict(recordBody.decode(record.body));
       this.rt.metrics.modelCalls.inc({ pipeline: this.pipeline.name, outcome: 'ok' });
       this.lastSuccessAt = this.rt.clock.now();
       if (this.consecutiveOutages > 0) {
@@ -142,8 +144,8 @@ export class ScoringStage {
     events: NewEvent[],
   ): Promise<boolean> {
     const p = this.pipeline;
-    const routed = route(p, policy, JSON.parse(record.body), record.id, prediction);
-    const predictionJson = JSON.stringify({
+    const routed = route(p, policy, recordBody.decode(record.body), record.id, prediction);
+    const predictionJson = predictionColumn.encode({
       label: prediction.label,
       confidence: prediction.confidence,
       ...(prediction.probs ? { probs: prediction.probs } : {}),
@@ -315,13 +317,9 @@ export class ScoringStage {
     );
     if (!this.alertedOutage && this.consecutiveOutages >= 3) {
       this.alertedOutage = true;
-      void this.rt.alerts.raise({
-        key: `model_unavailable:${this.pipeline.name}`,
-        severity: 'critical',
-        title: `Model of pipeline ${this.pipeline.name} is unavailable`,
-        text: `Scoring is paused and records are waiting; last error: ${err.message}.`,
-        fields: { pipeline: this.pipeline.name, consecutive_failures: this.consecutiveOutages },
-      });
+      void this.rt.alerts.raise(
+        alertOf('model_unavailable', { pipeline: this.pipeline.name, error: err.message, consecutiveFailures: this.consecutiveOutages }),
+      );
     }
   }
 }

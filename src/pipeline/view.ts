@@ -1,6 +1,16 @@
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { casesOfRecord } from '../store/cases.js';
+import {
+  caseReason,
+  caseResolution,
+  decision,
+  deliveryResponse,
+  eventDetail,
+  prediction,
+  recordBody,
+  violations,
+} from '../store/codecs.js';
 import { deliveriesOf } from '../store/deliveries.js';
 import { eventsOf } from '../store/events.js';
 import { findRecordsById, getRecord } from '../store/records.js';
@@ -13,7 +23,6 @@ export interface ViewOptions {
   role?: string;
 }
 
-const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function caseView(c: ReviewCaseRow) {
@@ -24,11 +33,11 @@ export function caseView(c: ReviewCaseRow) {
     type: c.type,
     owner: c.owner,
     status: c.status,
-    reason: parse(c.reason),
+    reason: caseReason.decode(c.reason),
     sla_due_at: iso(c.sla_due_at),
     created_at: iso(c.created_at),
     resolved_at: iso(c.resolved_at),
-    resolution: parse(c.resolution),
+    resolution: caseResolution.decodeOrNull(c.resolution),
   };
 }
 
@@ -61,14 +70,14 @@ async function fullRecordView(rt: Runtime, row: RecordRow) {
     id: row.id,
     pipeline: row.pipeline,
     status: row.status,
-    record: row.purged_at === null ? parse(row.body) : null,
+    record: row.purged_at === null ? recordBody.decode(row.body) : null,
     payload_purged: purgeNote(row),
     contract_hash: row.contract_hash,
     contract_version: row.contract_version,
-    violations: parse(row.violations),
-    original_record: row.original_body === null ? null : parse(row.original_body),
-    prediction: parse(row.prediction),
-    decision: parse(row.decision),
+    violations: violations.decodeOrNull(row.violations),
+    original_record: recordBody.decodeOrNull(row.original_body),
+    prediction: prediction.decodeOrNull(row.prediction),
+    decision: decision.decodeOrNull(row.decision),
     deliveries: deliveries.map((d) => ({
       destination: d.destination,
       status: d.status,
@@ -77,10 +86,10 @@ async function fullRecordView(rt: Runtime, row: RecordRow) {
       last_status: d.last_status,
       last_error: d.last_error,
       next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
-      response: parse(d.response),
+      response: deliveryResponse.decodeOrNull(d.response),
     })),
     cases: cases.map(caseView),
-    events: events.map((e) => ({ at: iso(e.at), kind: e.kind, detail: parse(e.detail) })),
+    events: events.map((e) => ({ at: iso(e.at), kind: e.kind, detail: eventDetail.decode(e.detail) })),
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };

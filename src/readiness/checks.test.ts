@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import { contractFields, type EvidenceItem, evaluateReadiness, findEvidence, type Hashes, type ReadinessFacts } from './checks.js';
+import { contractFields, evaluateReadiness } from './checks.js';
+import { findEvidence } from './evidence.js';
 import { readinessHtml, readinessText } from './render.js';
+import type { EvidenceItem, Hashes, ReadinessFacts } from './report.js';
 
 const NOW = Date.parse('2026-12-10T12:00:00Z');
 const DAY = 86_400_000;

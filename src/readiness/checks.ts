@@ -11,215 +11,29 @@
  * Evidence counts only when the hashes it was stamped with (docs/design.md: config, contract, model, calibrator) match the
  * ones in force now; otherwise its check is `stale`, with the command that makes it again.
  */
-
 import { READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from '../config/readiness-ids.js';
-import type { AlertSinkConfig } from '../config/sections/alerts.js';
-import type { PipelineConfig } from '../config/sections/pipeline.js';
-import type { TeamConfig } from '../config/sections/teams.js';
-import type { QueueCase } from '../review/queue-stats.js';
+import { pipelineCaseTypes } from '../review/case-types.js';
 import { queueMetrics } from '../review/queue-stats.js';
-import { checkRunbook, humanDuration, runbookCaseTypes } from '../review/runbook.js';
-
-export type CheckStatus = 'pass' | 'fail' | 'manual' | 'stale';
-
-export interface Hashes {
-  config: string | null;
-  contract: string | null;
-  model: string | null;
-  calibrator: string | null;
-}
-
-/** One stored report (the `evidence` table). */
-export interface EvidenceItem {
-  id: number;
-  kind: string;
-  createdAt: number;
-  hashes: Hashes;
-  summary: Record<string, unknown>;
-  report: unknown;
-}
-
-export interface RoutingVersionFact {
-  version: number;
-  status: string;
-  evidenceId: number | null;
-  threshold: Record<string, unknown>;
-  createdAt: number;
-  activatedAt: number | null;
-}
-
-/** What the checks look at, gathered from the config and the database (src/readiness/facts.ts). */
-export interface ReadinessFacts {
-  pipeline: string;
-  now: number;
-  pipelineConfig: PipelineConfig;
-  teams: Record<string, TeamConfig>;
-  alerts: AlertSinkConfig[];
-  /** The hashes a report made now would be stamped with: the config's, its contract's, the model's, the active calibrator's. */
-  current: Hashes;
-  /** Stored reports of this pipeline, newest first. */
-  evidence: EvidenceItem[];
-  routing: RoutingVersionFact[];
-  /** Review cases created since go-live (empty before it). */
-  cases: QueueCase[];
-  /** Predictions stored within the evidence age limit, and how many of them name the model version. */
-  predictions: { since: number; total: number; withModelVersion: number };
-  /** The contract version the gate checks records against (contract_versions), when the pipeline has run. */
-  contractInForce?: { version: number; hash: string; source: string; createdBy: string | null; createdAt: number };
-  /** The drift reference profile, when the database has one; `supported: false` when this build cannot store one. */
-  driftReference: { supported: boolean; createdAt?: number; fields?: string[]; rows?: number; source?: string };
-}
-
-export interface ReadinessCheck {
-  id: ReadinessCheckId;
-  title: string;
-  status: CheckStatus;
-  /** 0, ½ (done once by hand) or 1 (automatic and repeated). */
-  points: number;
-  blocking: boolean;
-  /** What the check looked at: the artefact, its date, the figure. */
-  evidence: string;
-  /** How to fix a failure, with the exact command; null when it passes. */
-  fix: string | null;
-  /** The stored report cited, if any. */
-  artefact: { kind: string; id: number; created_at: string } | null;
-}
-
-export interface ReadinessSectionReport {
-  name: ReadinessSection;
-  title: string;
-  score: number;
-  checks: ReadinessCheck[];
-}
-
-export interface ReadinessReport {
-  pipeline: string;
-  generated_at: string;
-  /** Minimum over the sections of their summed points (ML Test Score). */
-  score: number;
-  min_score: number | null;
-  /** Ids of blocking checks that failed or are stale. */
-  blocking_failed: ReadinessCheckId[];
-  /** The gate: score ≥ min_score and no blocking check failed. */
-  passed: boolean;
-  sections: ReadinessSectionReport[];
-}
-
-export const SECTION_TITLES: Record<ReadinessSection, string> = {
-  data: 'Data: production data and its contract',
-  confidence: 'Confidence: calibration, threshold, probing',
-  integrations: 'Integrations under load',
-  review: 'Human review',
-  change: 'Change management',
-  monitoring: 'Monitoring and infrastructure',
-};
-
-/** Which of the stamped hashes a kind of report depends on (a report is stale when one of them changed). */
-export const EVIDENCE_DEPENDS_ON: Record<string, (keyof Hashes)[]> = {
-  // A profile of the data, judged against the contract in force.
-  audit: ['config', 'contract'],
-  // The model's raw confidence on labelled records; the calibrator is what it produces, not what it depends on.
-  calibration: ['config', 'contract', 'model'],
-  // A scheduled refit (routing.refit): the same inputs as a calibration, on reviewers' verdicts.
-  refit: ['config', 'contract', 'model'],
-  // The model's answers judged at the effective threshold, which the calibrator sets.
-  probe: ['config', 'contract', 'model', 'calibrator'],
-  loadtest: ['config', 'contract'],
-  alert_test: ['config'],
-  review_report: [],
-};
+import { humanDuration } from '../review/runbook.js';
+import { checkRunbook } from '../review/runbook-check.js';
+import { artefactOf, type Draft, day, EVIDENCE_DEPENDS_ON, evidenceCheck, findEvidence, HASH_NAMES, short } from './evidence.js';
+import {
+  type EvidenceItem,
+  type ReadinessCheck,
+  type ReadinessFacts,
+  type ReadinessReport,
+  type ReadinessSectionReport,
+  SECTION_TITLES,
+} from './report.js';
 
 const DAY_MS = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-const day = (ms: number) => iso(ms).slice(0, 10);
-const short = (h: string | null) => (h === null ? 'none' : h.length > 10 ? `${h.slice(0, 10)}…` : h);
 const pct = (x: number) => `${+(x * 100).toFixed(1)}%`;
 const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 const fmt = (x: number, digits = 4) => String(+x.toFixed(digits));
 
 /** Records per second of a rate (`20/s`, `700/min`). */
 const perSecond = (r: { count: number; intervalMs: number }) => (r.count / r.intervalMs) * 1000;
-
-type Found =
-  | { state: 'missing' }
-  | { state: 'stale'; item: EvidenceItem; changed: (keyof Hashes)[] }
-  | { state: 'old'; item: EvidenceItem }
-  | { state: 'current'; item: EvidenceItem; matching: EvidenceItem[] };
-
-/**
- * The newest report of a kind whose hashes match the ones in force; `stale` (naming what changed) when every one was
- * made with something else, `old` when the newest matching one is older than the age limit.
- */
-export function findEvidence(facts: ReadinessFacts, kind: string, maxAgeMs: number): Found {
-  const rows = facts.evidence.filter((e) => e.kind === kind);
-  if (rows.length === 0) return { state: 'missing' };
-  const depends = EVIDENCE_DEPENDS_ON[kind] ?? ['config', 'contract', 'model', 'calibrator'];
-  const changedOf = (e: EvidenceItem) => depends.filter((h) => e.hashes[h] !== facts.current[h]);
-  const matching = rows.filter((e) => changedOf(e).length === 0);
-  if (matching.length === 0) return { state: 'stale', item: rows[0], changed: changedOf(rows[0]) };
-  const item = matching[0];
-  if (facts.now - item.createdAt > maxAgeMs) return { state: 'old', item };
-  return { state: 'current', item, matching: matching.filter((e) => facts.now - e.createdAt <= maxAgeMs) };
-}
-
-const HASH_NAMES: Record<keyof Hashes, string> = {
-  config: 'the config file',
-  contract: 'the contract',
-  model: 'the model',
-  calibrator: 'the calibrator in force',
-};
-
-function staleText(facts: ReadinessFacts, f: Extract<Found, { state: 'stale' }>, what: string): string {
-  const changes = f.changed.map((h) => `${HASH_NAMES[h]} (${short(f.item.hashes[h])} then, ${short(facts.current[h])} now)`);
-  return `${what} #${f.item.id} of ${day(f.item.createdAt)} was made with another version of ${changes.join(', ')}`;
-}
-
-const artefactOf = (e: EvidenceItem) => ({ kind: e.kind, id: e.id, created_at: iso(e.createdAt) });
-
-interface Draft {
-  status: CheckStatus;
-  points?: number;
-  evidence: string;
-  fix?: string | null;
-  artefact?: EvidenceItem | null;
-}
-
-/** Points of a passing evidence check: 1 when the report was made at least twice with the hashes in force, else ½. */
-const repeatedPoints = (passing: number) => (passing >= 2 ? 1 : 0.5);
-const repeatedText = (passing: number) =>
-  passing >= 2 ? `; made ${passing} times with what is in force (automatic, repeated)` : '; made once (by hand)';
-
-/**
- * The common frame of an evidence check: missing → fail, stale → stale, too old → fail, else `judge` the report
- * (its problems, or none); points by repetition among the matching reports that also pass.
- */
-function evidenceCheck(
-  facts: ReadinessFacts,
-  kind: string,
-  maxAgeMs: number,
-  label: string,
-  command: string,
-  judge: (e: EvidenceItem) => { problems: string[]; figure: string; fix?: string },
-): Draft {
-  const f = findEvidence(facts, kind, maxAgeMs);
-  if (f.state === 'missing') return { status: 'fail', evidence: `no ${label} stored for ${facts.pipeline}`, fix: command };
-  if (f.state === 'stale') return { status: 'stale', evidence: staleText(facts, f, label), fix: command, artefact: f.item };
-  if (f.state === 'old') {
-    return {
-      status: 'fail',
-      evidence: `the newest ${label} (#${f.item.id}) is of ${day(f.item.createdAt)}, older than ${humanDuration(maxAgeMs)}`,
-      fix: command,
-      artefact: f.item,
-    };
-  }
-  const verdict = judge(f.item);
-  const head = `${label} #${f.item.id} of ${day(f.item.createdAt)}: ${verdict.figure}`;
-  if (verdict.problems.length > 0) {
-    return { status: 'fail', evidence: `${head}; ${verdict.problems.join('; ')}`, fix: verdict.fix ?? command, artefact: f.item };
-  }
-  const passing = f.matching.filter((e) => judge(e).problems.length === 0).length;
-  return { status: 'pass', points: repeatedPoints(passing), evidence: head + repeatedText(passing), artefact: f.item };
-}
 
 // ---------------------------------------------------------------------------------------------- the checks
 
@@ -487,7 +301,7 @@ const destinationsCheck: CheckFn = (facts) => {
 
 const caseTypesCheck: CheckFn = (facts) => {
   const p = facts.pipelineConfig;
-  const types = runbookCaseTypes(p);
+  const types = pipelineCaseTypes(p);
   const problems: { type: string; missing: string[] }[] = [];
   const parts: string[] = [];
   for (const t of types) {
@@ -543,7 +357,7 @@ const runbookCheck: CheckFn = (facts) => {
     return {
       status: 'pass',
       points: 1,
-      evidence: `airlock runbook --check passes now (${runbookCaseTypes(facts.pipelineConfig).length} case types${coverage === null ? '' : `, staffing checked at ${pct(coverage)} auto-accepted`})${warnings}`,
+      evidence: `airlock runbook --check passes now (${pipelineCaseTypes(facts.pipelineConfig).length} case types${coverage === null ? '' : `, staffing checked at ${pct(coverage)} auto-accepted`})${warnings}`,
     };
   }
   return {

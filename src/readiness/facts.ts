@@ -1,30 +1,21 @@
 /**
  * Gathers what the readiness checks look at, from the config and the database: stored reports (evidence), routing
  * versions, review cases since go-live, predictions and the drift reference. The checks themselves are pure
- * (src/readiness/checks.ts).
+ * (src/readiness/checks.ts); their shapes are src/readiness/report.ts.
  */
 import { sql } from 'kysely';
-import type { Calibrator } from '../calibration/calibrators.js';
 import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
 import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf } from '../review/queue-stats.js';
+import { calibrator as calibratorColumn, driftSpec, evidenceReport, evidenceSummary, routingThreshold } from '../store/codecs.js';
 import { activeContractVersion } from '../store/contracts.js';
 import type { Store } from '../store/db.js';
 import { routingVersions } from '../store/routing.js';
-import type { EvidenceItem, ReadinessFacts } from './checks.js';
+import type { EvidenceItem, ReadinessFacts } from './report.js';
 
 /** Reports read per kind, newest first: enough to tell a repeated run from a single one. */
 const PER_KIND = 10;
-
-const parse = (text: string | null): unknown => {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-};
 
 export async function gatherReadinessFacts(
   store: Store,
@@ -43,7 +34,8 @@ export async function gatherReadinessFacts(
 
   const versions = await routingVersions(db, pipelineName);
   const active = versions.find((v) => v.status === 'active');
-  const calibrator = active?.calibrator ? (parse(active.calibrator) as Calibrator) : null;
+  // A stored report a person edited by hand is read as missing, not as a failure of the whole report.
+  const calibrator = calibratorColumn.tryDecode(active?.calibrator ?? null);
   const h = evidenceHashes(config, pipeline, calibrator);
 
   // The newest few reports of each kind (the report itself can be large: only those are read in full).
@@ -65,8 +57,8 @@ export async function gatherReadinessFacts(
         kind: r.kind,
         createdAt: Number(r.created_at),
         hashes: { config: r.config_hash, contract: r.contract_hash, model: r.model_hash, calibrator: r.calibrator_hash },
-        summary: (parse(r.summary) as Record<string, unknown>) ?? {},
-        report: parse(r.report),
+        summary: evidenceSummary.tryDecode(r.summary) ?? {},
+        report: evidenceReport.tryDecode(r.report),
       });
     }
   }
@@ -110,7 +102,7 @@ export async function gatherReadinessFacts(
       version: v.version,
       status: v.status,
       evidenceId: v.evidence_id === null ? null : Number(v.evidence_id),
-      threshold: (parse(v.threshold) as Record<string, unknown>) ?? {},
+      threshold: routingThreshold.tryDecode(v.threshold) ?? {},
       createdAt: Number(v.created_at),
       activatedAt: v.activated_at === null ? null : Number(v.activated_at),
     })),
@@ -144,7 +136,7 @@ async function driftReference(store: Store, pipeline: string): Promise<Readiness
   }
   const row = rows[0];
   if (!row) return { supported: true };
-  const spec = parse(row.spec) as { fields?: Record<string, unknown> } | null;
+  const spec = driftSpec.tryDecode(row.spec);
   return {
     supported: true,
     createdAt: Number(row.created_at),

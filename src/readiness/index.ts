@@ -1,18 +1,20 @@
 /** Production readiness: the report over a pipeline's evidence (CLI, API) and the test alert it cites. */
 import type { Logger } from 'pino';
 import { LogSink, WebhookSink } from '../alerts/alerts.js';
+import { alertOf } from '../alerts/catalog.js';
 import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
 import type { Store } from '../store/db.js';
 import { insertEvidence } from '../store/routing.js';
-import { evaluateReadiness, type ReadinessReport } from './checks.js';
+import { evaluateReadiness } from './checks.js';
 import { gatherReadinessFacts } from './facts.js';
+import type { ReadinessReport } from './report.js';
 
 export { READINESS_CHECK_IDS, READINESS_SECTIONS } from '../config/readiness-ids.js';
-export type { CheckStatus, ReadinessCheck, ReadinessReport, ReadinessSectionReport } from './checks.js';
 export { evaluateReadiness } from './checks.js';
 export { readinessHtml, readinessText } from './render.js';
+export type { CheckStatus, ReadinessCheck, ReadinessReport, ReadinessSectionReport } from './report.js';
 
 /** The readiness report of one pipeline as of `now`. */
 export async function readinessReport(
@@ -45,15 +47,7 @@ export async function sendTestAlert(
   if (!p) throw new AirlockError('NOT_FOUND', `pipeline "${pipeline}" is not in the config`);
   if (config.alerts.length === 0)
     throw new AirlockError('USAGE', 'the config lists no alert sink (alerts:): there is nowhere to send a test alert');
-  const alert = {
-    key: `readiness_test:${pipeline}`,
-    severity: 'info' as const,
-    title: 'Airlock test alert',
-    text: `A test alert from airlock readiness for pipeline ${pipeline}: alerts from this pipeline reach this channel.`,
-    fields: { pipeline },
-    count: 1,
-    firstRaisedAt: now,
-  };
+  const alert = { ...alertOf('readiness_test', { pipeline }), count: 1, firstRaisedAt: now };
   const sinks = await Promise.all(
     config.alerts.map(async (c) => {
       const sink = c.type === 'webhook' ? new WebhookSink(c) : new LogSink(logger);

@@ -8,6 +8,7 @@ import { outputView, referenceView, type VerdictCounts, verdictsByWindow, window
 import { routingHistory } from '../pipeline/routing-versions.js';
 import { QUEUE_CASE_COLUMNS, type QueueCase, queueCaseOf, queueMetrics } from '../review/queue-stats.js';
 import type { Runtime } from '../runtime/context.js';
+import { eventDetailOf, evidenceSummary } from '../store/codecs.js';
 import { activeReference, episodeRows } from '../store/drift.js';
 
 const DAY = 86_400_000;
@@ -59,13 +60,14 @@ export async function gatherReviewReport(rt: Runtime, pipeline: string, days: nu
       .orderBy('created_at')
       .execute()
   ).map((e) => {
-    const s = JSON.parse(e.summary) as { rows?: number; ece?: number; calibrated_ece?: number | null; threshold?: number | null };
+    const s = evidenceSummary.decode(e.summary);
+    const figure = (x: unknown) => (typeof x === 'number' ? x : null);
     return {
       at: iso(Number(e.created_at)),
-      rows: s.rows ?? 0,
-      ece: s.ece ?? null,
-      calibrated_ece: s.calibrated_ece ?? null,
-      threshold: s.threshold ?? null,
+      rows: figure(s.rows) ?? 0,
+      ece: figure(s.ece),
+      calibrated_ece: figure(s.calibrated_ece),
+      threshold: figure(s.threshold),
     };
   });
   const routing = (await routingHistory(rt.store, pipeline)).map((v) => ({
@@ -135,7 +137,7 @@ export async function gatherReviewReport(rt: Runtime, pipeline: string, days: nu
     let retried = 0;
     let throttled = 0;
     for (const e of retries) {
-      const d = JSON.parse(e.detail) as { destination?: string; status?: number | null };
+      const d = eventDetailOf('delivery_retry_scheduled', e.detail);
       if (d.destination !== name) continue;
       retried++;
       if (d.status === 429) throttled++;

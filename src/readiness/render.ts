@@ -1,6 +1,6 @@
 /** The readiness report for people: a terminal page and a self-contained HTML page (pure). */
 import { escapeHtml, htmlPage, htmlTable, numberCell } from '../report/html.js';
-import type { CheckStatus, ReadinessReport } from './checks.js';
+import type { CheckStatus, ReadinessReport } from './report.js';
 
 const MARK: Record<CheckStatus, string> = { pass: '✓', fail: '✗', stale: '~', manual: '?' };
 const points = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));

@@ -1,28 +1,19 @@
 import type { PipelineConfig } from '../config/sections/pipeline.js';
-import { type CaseTypeConfig, defaultCaseType } from '../config/sections/review.js';
+import type { CaseTypeConfig } from '../config/sections/review.js';
 import type { NewReviewCase } from '../store/cases.js';
+import type { CaseReasons } from '../store/codecs.js';
 import { addWorkingTime } from './calendar.js';
-
-/** Case types Airlock itself opens; each exists even when the config does not name it. */
-export const BUILT_IN_CASE_TYPES = [
-  'low_confidence',
-  'policy_review',
-  'audit_sample',
-  'model_failure',
-  'quarantine',
-  'schema_halt',
-  'dead_letter',
-] as const;
+import { type BuiltInCaseType, unconfiguredCaseType } from './case-types.js';
 
 /** Queue order: lower first. */
 export const PRIORITY_RANK = { critical: 0, high: 1, normal: 2, low: 3 } as const;
 
 /** Builds a new open case of `type` for a record, with the owner and SLA the config gives that type. */
-export function newCase(
+export function newCase<T extends BuiltInCaseType>(
   pipeline: PipelineConfig,
   recordId: string,
-  type: string,
-  reason: Record<string, unknown>,
+  type: T,
+  reason: Partial<CaseReasons[T]>,
   now: number,
 ): NewReviewCase {
   const ct = pipeline.review.caseTypes[type];
@@ -41,13 +32,7 @@ export function newCase(
   };
 }
 
-/** The settings of a case type for a pipeline: the config's, or the defaults of a built-in type. */
+/** The settings of a case type for a pipeline: the config's, or the defaults of the type (src/review/case-types.ts). */
 export function caseTypeOf(pipeline: PipelineConfig | undefined, type: string): CaseTypeConfig {
-  const configured = pipeline?.review.caseTypes[type];
-  if (configured) return configured;
-  const d = defaultCaseType();
-  // Deciding a schema change stops or resumes a whole pipeline, and a replay sends to a vendor again: by default
-  // those are a lead's call (as their own routes require).
-  if (type === 'schema_halt' || type === 'dead_letter') d.actions.reviewer = ['request_info', 'escalate'];
-  return d;
+  return pipeline?.review.caseTypes[type] ?? unconfiguredCaseType(type);
 }

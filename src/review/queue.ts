@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AccountRole } from '../accounts/accounts.js';
+import type { AccountRole } from '../accounts/users.js';
 import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';

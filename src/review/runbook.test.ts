@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { ALERTS } from '../alerts/catalog.js';
 import type { AirlockConfig } from '../config/airlock-config.js';
 import { parseConfig } from '../config/load.js';
-import { BUILT_IN_CASE_TYPES } from './cases.js';
-import {
-  buildRunbook,
-  checkRunbook,
-  describeDays,
-  humanDuration,
-  RUNBOOK_BUILT_IN_CASE_TYPES,
-  renderRunbookHtml,
-  renderRunbookMarkdown,
-  runbookCaseTypes,
-} from './runbook.js';
+import { pipelineCaseTypes } from './case-types.js';
+import { buildRunbook, describeDays, humanDuration } from './runbook.js';
+import { checkRunbook } from './runbook-check.js';
+import { renderRunbookHtml, renderRunbookMarkdown } from './runbook-render.js';
 
 const sound = (name: string, owner: string) => `
         ${name}:
@@ -41,19 +35,14 @@ ${extra}
 }
 
 describe('the built-in case types', () => {
-  it('cover every case type Airlock opens (src/review/cases.ts)', () => {
-    for (const t of BUILT_IN_CASE_TYPES) expect(Object.keys(RUNBOOK_BUILT_IN_CASE_TYPES)).toContain(t);
-    expect(Object.keys(RUNBOOK_BUILT_IN_CASE_TYPES)).toContain('schema_halt');
-  });
-
   it('are checked only where they can occur', () => {
-    expect(runbookCaseTypes(config().pipelines.tickets).map((c) => c.name)).toEqual(['low_confidence', 'model_failure']);
+    expect(pipelineCaseTypes(config().pipelines.tickets).map((c) => c.name)).toEqual(['low_confidence', 'model_failure']);
     const everything = config(
       `    contract: { type: object }
     routing: { auto_accept_at: 0.9, never_auto: [refund], audit_rate: 0.01 }
     destinations: { crm: { type: webhook, url: "http://127.0.0.1:9/x" } }`,
     );
-    expect(runbookCaseTypes(everything.pipelines.tickets).map((c) => c.name)).toEqual([
+    expect(pipelineCaseTypes(everything.pipelines.tickets).map((c) => c.name)).toEqual([
       'low_confidence',
       'policy_review',
       'audit_sample',
@@ -66,7 +55,7 @@ describe('the built-in case types', () => {
       `    contract: { type: object }
     gate: { policies: { unknown_field: quarantine, type_mismatch: quarantine, new_enum_value: quarantine } }`,
     );
-    expect(runbookCaseTypes(noHalts.pipelines.tickets).map((c) => c.name)).toEqual(['low_confidence', 'model_failure', 'quarantine']);
+    expect(pipelineCaseTypes(noHalts.pipelines.tickets).map((c) => c.name)).toEqual(['low_confidence', 'model_failure', 'quarantine']);
   });
 });
 
@@ -189,6 +178,27 @@ describe('buildRunbook', () => {
       { user: 'ben', from: 'Sat 2026-11-07 08:00 +00:00', to: 'Sun 2026-11-08 08:00 +00:00' },
     ]);
     expect(rb.pipelines[0].expectedReviewsPerHour).toBe(20);
+  });
+
+  it('lists exactly the alerts Airlock raises (src/alerts/catalog.ts), each with its severity', () => {
+    const md = renderRunbookMarkdown(rb);
+    const section = md.slice(md.indexOf('## Alerts and what to do'));
+    const headings = [...section.matchAll(/^### (.+)$/gm)].map((m) => m[1]);
+    expect(headings).toEqual(Object.values(ALERTS).map((a) => `${a.name} (${a.severity})`));
+  });
+
+  it('shows the authority a built-in type has when the config does not name it', () => {
+    const halts = buildRunbook(config('    contract: { type: object }'), { now: 0 });
+    const halt = halts.pipelines[0].caseTypes.find((t) => t.name === 'schema_halt');
+    // Deciding a schema change is a lead's call by default: reviewers may only ask for information or escalate.
+    expect(halt?.authority.find((r) => r.role === 'reviewer')?.actions).toEqual({
+      approve: 'no',
+      relabel: 'no',
+      reject: 'no',
+      request_info: 'yes',
+      escalate: 'yes',
+    });
+    expect(halt?.authority.find((r) => r.role === 'lead')?.actions.approve).toBe('yes');
   });
 
   it('renders Markdown and HTML with the same sections', () => {

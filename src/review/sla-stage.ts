@@ -1,4 +1,7 @@
+import type { Alert } from '../alerts/alerts.js';
+import { alertOf } from '../alerts/catalog.js';
 import type { Runtime } from '../runtime/context.js';
+import { escalationTargets } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { caseTypeOf } from './cases.js';
@@ -22,6 +25,15 @@ function describe(t: ResolvedTarget): string {
   }
 }
 
+/** The case an SLA alert is about, and who was told. */
+const caseFacts = (c: ReviewCaseRow, notified: string) => ({
+  pipeline: c.pipeline,
+  caseId: Number(c.id),
+  type: c.type,
+  owner: c.owner,
+  notified,
+});
+
 /**
  * The SLA clocks and escalation chains of open cases, in every process. A step fires when its row is inserted into
  * case_escalations — the primary key (case, repeat, level) lets exactly one process win, so a step fires exactly
@@ -29,19 +41,11 @@ function describe(t: ResolvedTarget): string {
  * `webhook:` targets directly).
  */
 export class SlaStage {
-  private nextRunAt = 0;
+  constructor(private readonly rt: Runtime) {}
 
-  constructor(
-    private readonly rt: Runtime,
-    private readonly intervalMs = 5000,
-  ) {}
-
-  async runOnce(): Promise<{ done: number; waitMs: number }> {
+  /** Fires every step and breach due now (the worker pool runs it every few seconds). */
+  async runOnce(): Promise<{ done: number }> {
     const now = this.rt.clock.now();
-    // The clock went back past this stage's last run: run now, rather than wait until the clock is there again.
-    if (now < this.nextRunAt - this.intervalMs) this.nextRunAt = now;
-    if (now < this.nextRunAt) return { done: 0, waitMs: this.nextRunAt - now };
-    this.nextRunAt = now + this.intervalMs;
     const { db } = this.rt.store;
     await shortenLeasesFromTheFuture(this.rt, now);
     // Only the cases with something due (index on status, next_check_at), a page at a time.
@@ -78,7 +82,7 @@ export class SlaStage {
       }
       if (due.length < 500) break;
     }
-    return { done: 0, waitMs: this.intervalMs };
+    return { done: 0 };
   }
 
   /** Fires what is due for one case; answers when the case next has something due (null: nothing, or its clock is paused). */
@@ -104,17 +108,8 @@ export class SlaStage {
     for (const step of steps) {
       escalationInput.fired.push({ repeat: step.repeat, level: step.level });
       if (!(await this.claim(c, step.repeat, step.level, step.targets, now))) continue;
-      await this.notify(
-        c,
-        `escalation:${c.id}:${step.key}`,
-        'warning',
-        `Case ${c.id} (${c.type}) escalated, level ${step.level + 1}`,
-        step.targets,
-        now,
-        {
-          repeat: step.repeat,
-          level: step.level + 1,
-        },
+      await this.notify(c, 'case_escalated', step.targets, now, { repeat: step.repeat, level: step.level + 1 }, (who) =>
+        alertOf('case_escalated', { ...caseFacts(c, who), stepKey: step.key, level: step.level + 1, repeat: step.repeat }),
       );
     }
     const notified = fired
@@ -148,14 +143,14 @@ export class SlaStage {
           .where('id', '=', Number(c.id))
           .execute();
       }
+      const dueAt = new Date(b.dueAt).toISOString();
       await this.notify(
         c,
-        `sla_breach:${c.id}:${b.kind}`,
-        'critical',
-        `SLA breached: case ${c.id} (${c.type}) missed its ${b.kind === 'first_action' ? 'first-action' : 'resolution'} deadline`,
+        'sla_breached',
         plan.notify,
         now,
-        { kind: b.kind, due_at: new Date(b.dueAt).toISOString(), ...(plan.moveTo ? { moved_to: plan.moveTo } : {}) },
+        { kind: b.kind, due_at: dueAt, ...(plan.moveTo ? { moved_to: plan.moveTo } : {}) },
+        (who) => alertOf('sla_breach', { ...caseFacts(c, who), kind: b.kind, dueAt, movedTo: plan.moveTo }),
       );
     }
     // The next moment something is due: an escalation step not fired yet, or a deadline not yet breached.
@@ -174,7 +169,7 @@ export class SlaStage {
     try {
       await this.rt.store.db
         .insertInto('case_escalations')
-        .values({ case_id: Number(c.id), repeat, level, fired_at: now, targets: JSON.stringify(targets.map((t) => t.via)) })
+        .values({ case_id: Number(c.id), repeat, level, fired_at: now, targets: escalationTargets.encode(targets.map((t) => t.via)) })
         .execute();
       return true;
     } catch (err) {
@@ -184,14 +179,14 @@ export class SlaStage {
     }
   }
 
+  /** Records the step as an event on the case's record, raises its alert, and posts to the step's `webhook:` targets. */
   private async notify(
     c: ReviewCaseRow,
-    key: string,
-    severity: 'warning' | 'critical',
-    title: string,
+    kind: 'case_escalated' | 'sla_breached',
     targets: ResolvedTarget[],
     now: number,
     fields: Record<string, string | number>,
+    alert: (notified: string) => Alert,
   ): Promise<void> {
     const who = targets.map(describe).join('; ') || 'nobody (no targets resolved)';
     await appendEvents(
@@ -201,31 +196,26 @@ export class SlaStage {
           pipeline: c.pipeline,
           recordId: c.record_id,
           at: now,
-          kind: severity === 'critical' ? 'sla_breached' : 'case_escalated',
+          kind,
           detail: { case_id: Number(c.id), ...fields, notified: targets.map((t) => t.via) },
         },
       ],
       this.rt.store.kind,
     );
-    await this.rt.alerts.raise({
-      key,
-      severity,
-      title,
-      text: `Pipeline ${c.pipeline}, case ${c.id} (${c.type}), owner ${c.owner ?? 'nobody'}: notifying ${who}.`,
-      fields: { pipeline: c.pipeline, case_id: Number(c.id), type: c.type, owner: c.owner ?? '', notified: who, ...fields },
-    });
+    const raised = alert(who);
+    await this.rt.alerts.raise(raised);
     for (const t of targets) {
       if (t.kind !== 'webhook') continue;
       await fetch(t.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          event: severity === 'critical' ? 'sla_breach' : 'escalation',
+          event: kind === 'sla_breached' ? 'sla_breach' : 'escalation',
           pipeline: c.pipeline,
           case_id: Number(c.id),
           type: c.type,
           owner: c.owner,
-          title,
+          title: raised.title,
           ...fields,
         }),
         signal: AbortSignal.timeout(10_000),

@@ -3,7 +3,9 @@
  * auth.ts enforces it before any handler runs, the OpenAPI document shows it per operation, and a route without one
  * does not register.
  */
-import type { AccountRole, TokenGrant, TokenScope } from '../accounts/accounts.js';
+
+import type { TokenGrant, TokenScope } from '../accounts/tokens.js';
+import type { AccountRole } from '../accounts/users.js';
 import type { Same } from './api.js';
 import type { Role } from './schemas/accounts.js';
 

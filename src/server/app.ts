@@ -149,7 +149,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
   registerReviewRoutes(app, rt);
   registerDecisionRoutes(app, rt);
   registerReviewMetricsRoutes(app, rt);
-  registerDeliveryRoutes(app, rt);
+  registerDeliveryRoutes(app, rt, airlock.workers.deliveryStages);
   registerDriftRoutes(app, rt);
   registerReadinessRoutes(app, rt);
   await registerConsole(app);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { authenticate, createSession, endSession } from '../accounts/accounts.js';
+import { createSession, endSession } from '../accounts/sessions.js';
+import { authenticate } from '../accounts/users.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { EVERYONE, mayCall, open, type RouteAccess, read } from './access.js';

@@ -1,6 +1,8 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type AccountRole, sessionUser, type TokenGrant, tokenUser } from '../accounts/accounts.js';
+import { sessionUser } from '../accounts/sessions.js';
+import { type TokenGrant, tokenUser } from '../accounts/tokens.js';
+import type { AccountRole } from '../accounts/users.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { CONSOLE_PAGE, type GuardedAccess, type RouteAccess } from './access.js';

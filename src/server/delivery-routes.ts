@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
+import type { LiveDeliveryStages } from '../delivery/live-stages.js';
 import { AirlockError } from '../errors.js';
 import { redactedValues, redactionFor, scrubValues } from '../pipeline/redaction.js';
 import type { Runtime } from '../runtime/context.js';
@@ -68,7 +69,7 @@ async function activity(rt: Runtime, minutes: number) {
  * Delivery routes: destination status (limits, breaker, pacing) and activity per minute, and dead letters — list,
  * inspect, replay one or many, discard with a reason. Every change is audited as an event on its record.
  */
-export function registerDeliveryRoutes(app: Api, rt: Runtime): void {
+export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliveryStages): void {
   app.get(
     '/v1/destinations',
     {
@@ -80,7 +81,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime): void {
       },
       config: { access: read(PEOPLE) },
     },
-    async () => destinationStatus(rt),
+    async () => destinationStatus(rt, live),
   );
 
   app.get(

@@ -1,18 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import {
-  type User as Account,
-  type AccountRole,
-  addUser,
-  createToken,
-  disableUser,
-  grantView,
-  listTokens,
-  listUsers,
-  revokeToken,
-  setPassword,
-  setRole,
-  tokenGrant,
-} from '../accounts/accounts.js';
+import { createToken, grantView, listTokens, revokeToken, tokenGrant } from '../accounts/tokens.js';
+import { type User as Account, type AccountRole, addUser, disableUser, listUsers, setPassword, setRole } from '../accounts/users.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
 import { ADMINS, read, write } from './access.js';

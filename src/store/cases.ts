@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { type CaseReason, caseReason, caseResolution } from './codecs.js';
 import type { ReviewCaseRow, Tables } from './tables.js';
 
 export interface NewReviewCase {
@@ -6,7 +7,8 @@ export interface NewReviewCase {
   recordId: string;
   type: string;
   owner: string | null;
-  reason: Record<string, unknown>;
+  /** Why the case exists (src/store/codecs.ts CaseReasons, per type). */
+  reason: Partial<CaseReason>;
   slaDueAt: number | null;
   now: number;
   /** 0 critical … 3 low (default 2, normal). */
@@ -26,7 +28,7 @@ export async function insertCases(db: Kysely<Tables>, cases: NewReviewCase[]): P
           type: c.type,
           owner: c.owner,
           status: 'open' as const,
-          reason: JSON.stringify(c.reason),
+          reason: caseReason.encode(c.reason as CaseReason),
           sla_due_at: c.slaDueAt,
           created_at: c.now,
           priority: c.priority ?? 2,
@@ -109,7 +111,7 @@ export async function resolveCase(
     .set({
       status: 'resolved',
       resolved_at: now,
-      resolution: JSON.stringify({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
+      resolution: caseResolution.encode({ label: verdict.label, by: verdict.by ?? null, note: verdict.note ?? null }),
     })
     .where('id', '=', id)
     .where('status', '=', 'open')

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { type HaltDetail, type HaltResolution, haltDetail, haltResolution } from './codecs.js';
 import type { DatabaseKind } from './db.js';
 import type { ContractVersionRow, HaltRow, Tables } from './tables.js';
 
@@ -62,7 +63,7 @@ export async function haltsOf(db: Kysely<Tables>, pipeline: string, limit = 50):
 
 export async function insertHalt(
   db: Kysely<Tables>,
-  h: { pipeline: string; kind: string; field: string; contractVersion: number | null; detail: object; now: number },
+  h: { pipeline: string; kind: string; field: string; contractVersion: number | null; detail: HaltDetail; now: number },
 ): Promise<number> {
   const row = await db
     .insertInto('halts')
@@ -72,7 +73,7 @@ export async function insertHalt(
       kind: h.kind,
       field: h.field,
       contract_version: h.contractVersion,
-      detail: JSON.stringify(h.detail),
+      detail: haltDetail.encode(h.detail),
       opened_at: h.now,
       resolved_at: null,
       resolved_by: null,
@@ -88,12 +89,12 @@ export async function resolveHalt(
   id: number,
   status: 'accepted' | 'rejected',
   by: string | null,
-  resolution: object,
+  resolution: HaltResolution,
   now: number,
 ): Promise<boolean> {
   const res = await db
     .updateTable('halts')
-    .set({ status, resolved_by: by, resolved_at: now, resolution: JSON.stringify(resolution) })
+    .set({ status, resolved_by: by, resolved_at: now, resolution: haltResolution.encode(resolution) })
     .where('id', '=', id)
     .where('status', '=', 'open')
     .executeTakeFirst();

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { budgetBuckets } from './codecs.js';
 import type { DatabaseKind } from './db.js';
 import type { Tables } from './tables.js';
 
@@ -35,7 +36,7 @@ export async function withdrawRetries(
   return db.transaction().execute(async (trx) => {
     await trx
       .insertInto('delivery_budgets')
-      .values({ pipeline, destination, buckets: '[]', updated_at: now })
+      .values({ pipeline, destination, buckets: budgetBuckets.encode([]), updated_at: now })
       .onConflict((oc) => oc.columns(['pipeline', 'destination']).doNothing())
       .execute();
     let q = trx.selectFrom('delivery_budgets').select('buckets').where('pipeline', '=', pipeline).where('destination', '=', destination);
@@ -43,7 +44,7 @@ export async function withdrawRetries(
     const row = await q.executeTakeFirstOrThrow();
     const second = Math.floor(now / 1000);
     const oldest = second - windowSeconds + 1;
-    const buckets = (JSON.parse(row.buckets) as BudgetBucket[]).filter((b) => b.second >= oldest);
+    const buckets = budgetBuckets.decode(row.buckets).filter((b) => b.second >= oldest);
     let current = buckets.find((b) => b.second === second);
     if (!current) {
       current = { second, requests: 0, retries: 0 };
@@ -62,7 +63,7 @@ export async function withdrawRetries(
     buckets.sort((a, b) => a.second - b.second);
     await trx
       .updateTable('delivery_budgets')
-      .set({ buckets: JSON.stringify(buckets), updated_at: now })
+      .set({ buckets: budgetBuckets.encode(buckets), updated_at: now })
       .where('pipeline', '=', pipeline)
       .where('destination', '=', destination)
       .execute();

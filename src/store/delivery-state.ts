@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { rateSignal, type StoredRateSignal } from './codecs.js';
 import type { DatabaseKind } from './db.js';
 import type { DeliveryBreakersTable, DeliveryLimitsTable, Tables } from './tables.js';
 
@@ -120,7 +121,12 @@ export async function saveLearned(
   db: Kysely<Tables>,
   pipeline: string,
   destination: string,
-  learned: { ratePerSecond: number | null; foundPerSecond: number | null; foundSource: string | null; signal: unknown },
+  learned: {
+    ratePerSecond: number | null;
+    foundPerSecond: number | null;
+    foundSource: string | null;
+    signal: StoredRateSignal | undefined;
+  },
   now: number,
 ): Promise<void> {
   await ensureLimitsRow(db, pipeline, destination, 0, now);
@@ -130,7 +136,7 @@ export async function saveLearned(
       rate_per_second: learned.ratePerSecond,
       found_per_second: learned.foundPerSecond,
       found_source: learned.foundSource,
-      signal: learned.signal === undefined ? null : JSON.stringify(learned.signal),
+      signal: learned.signal === undefined ? null : rateSignal.encode(learned.signal),
       updated_at: now,
     })
     .where('pipeline', '=', pipeline)

@@ -1,15 +1,12 @@
 import type { Kysely } from 'kysely';
 import { bulkInsert } from './bulk.js';
+import { eventDetail } from './codecs.js';
 import type { DatabaseKind } from './db.js';
+import type { EventKind, EventOf } from './event-details.js';
 import type { EventRow, Tables } from './tables.js';
 
-export interface NewEvent {
-  pipeline: string;
-  recordId: string;
-  at: number;
-  kind: string;
-  detail?: Record<string, unknown>;
-}
+/** An event to append: its kind, and the detail of that kind (src/store/event-details.ts). */
+export type NewEvent<K extends EventKind = EventKind> = EventOf<K>;
 
 /** Appends events to the audit trail (append-only: there is no update or delete). */
 export async function appendEvents(db: Kysely<Tables>, events: NewEvent[], kind: DatabaseKind): Promise<void> {
@@ -19,7 +16,7 @@ export async function appendEvents(db: Kysely<Tables>, events: NewEvent[], kind:
     kind,
     'events',
     ['pipeline', 'record_id', 'at', 'kind', 'detail'],
-    events.map((e) => [e.pipeline, e.recordId, e.at, e.kind, JSON.stringify(e.detail ?? {})]),
+    events.map((e) => [e.pipeline, e.recordId, e.at, e.kind, eventDetail.encode(e.detail)]),
   );
 }
 

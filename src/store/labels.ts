@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { labelProbs } from './codecs.js';
 import type { LabelRow, LabelSource, Tables } from './tables.js';
 
 export interface NewLabel {
@@ -28,7 +29,7 @@ export async function insertLabels(db: Kysely<Tables>, labels: readonly NewLabel
           label: l.label,
           predicted: l.predicted,
           raw_confidence: l.rawConfidence,
-          probs: l.probs ? JSON.stringify(l.probs) : null,
+          probs: l.probs ? labelProbs.encode(l.probs) : null,
           segment: l.segment ?? null,
           routing_version: l.routingVersion ?? null,
           created_at: l.now,

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { Calibrator } from '../calibration/calibrators.js';
+import { calibrator, evidenceReport, evidenceSummary, routingThreshold, type StoredThreshold } from './codecs.js';
 import type { DatabaseKind } from './db.js';
 import type { EvidenceRow, RoutingVersionRow, RoutingVersionStatus, Tables } from './tables.js';
 
@@ -22,8 +24,8 @@ export async function insertEvidence(db: Kysely<Tables>, e: NewEvidence): Promis
       contract_hash: e.hashes.contract ?? null,
       model_hash: e.hashes.model ?? null,
       calibrator_hash: e.hashes.calibrator ?? null,
-      summary: JSON.stringify(e.summary),
-      report: JSON.stringify(e.report),
+      summary: evidenceSummary.encode(e.summary),
+      report: evidenceReport.encode(e.report),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -56,8 +58,8 @@ export async function activeRoutingVersion(db: Kysely<Tables>, pipeline: string)
 export interface NewRoutingVersion {
   pipeline: string;
   status: Extract<RoutingVersionStatus, 'proposed' | 'active'>;
-  calibrator: unknown | null;
-  threshold: Record<string, unknown>;
+  calibrator: Calibrator | null;
+  threshold: StoredThreshold;
   evidenceId: number | null;
   by: string | null;
   note?: string | null;
@@ -92,8 +94,8 @@ export async function insertRoutingVersion(db: Kysely<Tables>, kind: DatabaseKin
         pipeline: v.pipeline,
         version,
         status: v.status,
-        calibrator: v.calibrator === null ? null : JSON.stringify(v.calibrator),
-        threshold: JSON.stringify(v.threshold),
+        calibrator: v.calibrator === null ? null : calibrator.encode(v.calibrator),
+        threshold: routingThreshold.encode(v.threshold),
         evidence_id: v.evidenceId,
         created_at: v.now,
         created_by: v.by,

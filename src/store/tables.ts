@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { EventKind } from './event-details.js';
 
 /** Record states (docs/design.md, shared vocabulary). */
 export const RECORD_STATES = [
@@ -54,7 +55,7 @@ export interface EventsTable {
   pipeline: string;
   record_id: string;
   at: number;
-  kind: string;
+  kind: EventKind;
   /** JSON object with the event's detail (field names, kinds, counts; never record values). */
   detail: string;
 }
@@ -112,6 +113,12 @@ export interface SessionsTable {
   /** The last request of the session (idle expiry); null until its first use after sign-in. */
   last_seen_at: number | null;
 }
+
+/** What a token may do: `ingest` records, `read` what the user's role may read, `write` (act) as the role may. */
+export const TOKEN_SCOPES = ['ingest', 'read', 'write'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+/** A token's stored scope: one action, or `*` for every action the user's role may take. */
+export type TokenScopeGrant = TokenScope | '*';
 
 export interface ApiTokensTable {
   id: Generated<number>;

@@ -79,7 +79,7 @@ pipelines:
 
   /** Both runtimes' SLA stages run at the same moment, three times over (each a fresh stage, as after a restart). */
   async function rounds() {
-    for (let k = 0; k < 3; k++) await Promise.all(processes.map((p) => new SlaStage(p.runtime, 0).runOnce()));
+    for (let k = 0; k < 3; k++) await Promise.all(processes.map((p) => new SlaStage(p.runtime).runOnce()));
   }
   const escalationsSent = () =>
     hook.requests

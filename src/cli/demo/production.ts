@@ -1,7 +1,8 @@
 /** The demo's production phase: the server, the load test, readiness, the mail stream with a schema change, and the accounting. */
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { addUser, createToken } from '../../accounts/accounts.js';
+import { createToken } from '../../accounts/tokens.js';
+import { addUser } from '../../accounts/users.js';
 import { loadConfig } from '../../config/load.js';
 import type { VendorSimulator } from '../../delivery/simulator.js';
 import { AirlockError } from '../../errors.js';
