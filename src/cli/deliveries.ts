@@ -63,7 +63,7 @@ export function registerDeliveryCommands(program: Command): void {
           `dead letter #${d.id}: ${d.pipeline}/${d.record_id} → ${d.destination} (${d.status}; record ${d.record_status})`,
           `  idempotency key ${d.idempotency_key}`,
           `  request: ${d.request?.method} ${d.request?.url}`,
-          `  last response: ${d.response ? `${(d.response as { status: number }).status} ${JSON.stringify((d.response as { body: string }).body).slice(0, 200)}` : (d.last_error ?? 'none')}`,
+          `  last response: ${d.response ? `${d.response.status} ${JSON.stringify(d.response.body).slice(0, 200)}` : (d.last_error ?? 'none')}`,
           `  attempts (${d.attempts}):`,
           ...d.attempt_log.map((a) =>
             `    ${a.at}  ${a.kind.replace('delivery_', '')}  ${String(a.detail.status ?? '')} ${String(a.detail.error ?? '')}`.trimEnd(),

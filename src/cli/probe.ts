@@ -7,6 +7,7 @@ import { AirlockError } from '../errors.js';
 import { type ProbeReport, type ProbeSample, probeModel } from '../models/probe.js';
 import { probeReportHtml, probeReportText } from '../models/probe-report.js';
 import { type RoutingPolicy, route } from '../pipeline/router.js';
+import { fallbackPolicy, policyOfVersion } from '../pipeline/routing-policies.js';
 import { evidenceHashes } from '../pipeline/routing-versions.js';
 import { openStore, type Store } from '../store/db.js';
 import { activeRoutingVersion, insertEvidence } from '../store/routing.js';
@@ -179,16 +180,14 @@ async function readSample(file: string, format?: string): Promise<ProbeSample> {
   return { file, records, lines, unreadable };
 }
 
-/** The routing policy in effect: the active routing version of the database, else `routing.auto_accept_at`. */
+/** The routing policy in effect, as serving reads it: the active routing version of the database, else `routing.auto_accept_at`. */
 async function effectivePolicy(store: Store | undefined, pipeline: PipelineConfig, warnings: string[]): Promise<RoutingPolicy> {
-  const fallback: RoutingPolicy = { version: null, calibrator: null, threshold: pipeline.routing.autoAcceptAt };
+  const fallback = fallbackPolicy(pipeline);
   if (!store) return fallback;
   const row = await activeRoutingVersion(store.db, pipeline.name);
   if (!row) return fallback;
   try {
-    const threshold = JSON.parse(row.threshold) as { value: number };
-    const calibrator: Calibrator | null = row.calibrator ? parseCalibrator(JSON.parse(row.calibrator)) : null;
-    return { version: row.version, calibrator, threshold: threshold.value };
+    return policyOfVersion(row);
   } catch {
     warnings.push(`active routing version ${row.version} is unreadable; using routing.auto_accept_at`);
     return fallback;

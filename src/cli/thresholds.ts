@@ -87,14 +87,7 @@ export function registerThresholdsCommands(program: Command): void {
           return;
         }
         for (const v of versions) {
-          const t = v.threshold as {
-            value: number;
-            alpha: number;
-            delta: number;
-            coverage: number;
-            error_upper_bound: number;
-            method: string;
-          };
+          const t = v.threshold;
           process.stdout.write(
             `v${v.version}  ${v.status.padEnd(8)}  threshold ${t.value.toFixed(4)} (${v.calibrator ? v.calibrator.method : 'raw'})  coverage ${(t.coverage * 100).toFixed(1)}%  error ≤ ${(t.error_upper_bound * 100).toFixed(2)}% w.p. ≥ ${+(1 - t.delta).toFixed(6)} (${t.method})  made ${v.created_at}${v.created_by ? ` by ${v.created_by}` : ''}${v.activated_at ? `, active since ${v.activated_at}${v.activated_by ? ` by ${v.activated_by}` : ''}` : ''}\n`,
           );

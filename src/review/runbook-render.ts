@@ -2,7 +2,9 @@
  * The runbook for people (pure: a Runbook in, text out): Markdown, and one self-contained HTML page. Both are made
  * from the same blocks, so they have the same sections.
  */
+
 import { REVIEW_ACTIONS } from '../config/sections/review.js';
+import { escapeHtml, htmlList, htmlPage, htmlTable } from '../report/html.js';
 import { humanDuration, type Runbook, type RunbookCaseType, type RunbookPipeline, type RunbookTeam } from './runbook.js';
 import { round1 } from './runbook-check.js';
 
@@ -199,9 +201,7 @@ export function renderRunbookMarkdown(rb: Runbook): string {
   return `${out.join('\n\n')}\n`;
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** Inline `code` and **bold**, after escaping. */
+/** Inline `code` and **bold**, after escaping (the shared escapeHtml of the report shell). */
 function inlineHtml(s: string): string {
   return escapeHtml(s)
     .replace(/`([^`]+)`/g, '<code>$1</code>')
@@ -219,16 +219,15 @@ export function renderRunbookHtml(rb: Runbook): string {
       case 'paragraph':
         body.push(`<p>${inlineHtml(b.text)}</p>`);
         break;
-      case 'list': {
-        const tag = b.ordered ? 'ol' : 'ul';
-        body.push(`<${tag}>${b.items.map((i) => `<li>${inlineHtml(i)}</li>`).join('')}</${tag}>`);
+      case 'list':
+        body.push(htmlList(b.items.map(inlineHtml), { ordered: b.ordered }));
         break;
-      }
       case 'table':
         body.push(
-          `<table><thead><tr>${b.head.map((h) => `<th>${inlineHtml(h)}</th>`).join('')}</tr></thead><tbody>${b.rows
-            .map((r) => `<tr>${r.map((c) => `<td>${inlineHtml(c)}</td>`).join('')}</tr>`)
-            .join('')}</tbody></table>`,
+          htmlTable(
+            b.head,
+            b.rows.map((r) => r.map(inlineHtml)),
+          ),
         );
         break;
       case 'code':
@@ -236,10 +235,5 @@ export function renderRunbookHtml(rb: Runbook): string {
         break;
     }
   }
-  const style =
-    'body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}' +
-    'table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}' +
-    'th{background:#f4f4f4}code{background:#f4f4f4;padding:0 .2rem}pre{background:#f4f4f4;padding:.5rem;overflow:auto}' +
-    'h2{border-bottom:1px solid #ddd;margin-top:2rem}';
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Airlock runbook</title>\n<style>${style}</style>\n</head>\n<body>\n${body.join('\n')}\n</body>\n</html>\n`;
+  return htmlPage({ title: 'Airlock runbook', body: body.join('\n') });
 }

@@ -5,6 +5,7 @@ import type { LiveDeliveryStages } from '../delivery/live-stages.js';
 import { AirlockError } from '../errors.js';
 import { redactedValues, redactionFor, scrubValues } from '../pipeline/redaction.js';
 import type { Runtime } from '../runtime/context.js';
+import { eventDetailOf } from '../store/codecs.js';
 import { getRecord } from '../store/records.js';
 import { LEADS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
@@ -55,7 +56,7 @@ async function activity(rt: Runtime, minutes: number) {
         if (b) b.delivered += Number(d.n);
       }
       for (const t of throttled) {
-        if (t.pipeline !== p.name || (JSON.parse(t.detail) as { destination?: string }).destination !== dest) continue;
+        if (t.pipeline !== p.name || eventDetailOf('delivery_retry_scheduled', t.detail).destination !== dest) continue;
         const b = buckets[Math.floor(Number(t.minute)) - first];
         if (b) b.throttled += 1;
       }

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
+import { caseTypeDefinition } from '../review/case-types.js';
 import { type QueueAction, type QueueCase, queueCaseOf, queueMetrics } from '../review/queue-stats.js';
 import type { Runtime } from '../runtime/context.js';
+import { caseResolution, prediction as predictionColumn } from '../store/codecs.js';
 import { PEOPLE, read } from './access.js';
 import { ok } from './answers.js';
 import type { Api } from './api.js';
@@ -50,15 +52,14 @@ export function registerReviewMetricsRoutes(app: Api, rt: Runtime): void {
         .where((eb) => eb.or([eb('c.status', '=', 'open'), eb('c.resolved_at', '>=', from)]));
       if (req.query.pipeline) q = q.where('c.pipeline', '=', req.query.pipeline);
       const rows = await q.execute();
-      const labelOf = (prediction: string | null) => {
-        if (!prediction) return null;
-        const l = (JSON.parse(prediction) as { label?: unknown }).label;
+      const labelOf = (stored: string | null) => {
+        const l = predictionColumn.decodeOrNull(stored)?.label;
         return l === undefined || l === null ? null : String(l);
       };
       const cases: QueueCase[] = rows.map((r) =>
         queueCaseOf(r, {
-          model_label: ['low_confidence', 'policy_review', 'audit_sample'].includes(r.type) ? labelOf(r.prediction) : null,
-          final_label: r.resolution ? ((JSON.parse(r.resolution) as { label?: string }).label ?? null) : null,
+          model_label: caseTypeDefinition(r.type).judgesModel ? labelOf(r.prediction) : null,
+          final_label: caseResolution.decodeOrNull(r.resolution)?.label ?? null,
         }),
       );
       const modelById = new Map(cases.map((c) => [c.id, c.model_label]));

@@ -5,6 +5,7 @@ import { actionsFor, parseDecision } from '../pipeline/decisions.js';
 import { redactionFor, visibleMatch } from '../pipeline/redaction.js';
 import { caseView, getRecordView } from '../pipeline/view.js';
 import { authorityMatrix, mayAct } from '../review/authority.js';
+import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
 import { claimNextCase, heartbeat, holderOf, type Reviewer, releaseClaim, teamsOf } from '../review/queue.js';
 import type { Runtime } from '../runtime/context.js';
@@ -88,7 +89,12 @@ const NEEDS: Record<ReviewAction, ('label' | 'reason')[]> = Object.fromEntries(
 /** The actions the reviewer may take on the case now, with what each needs. */
 export async function allowedActionsOf(rt: Runtime, c: ReviewCaseRow, r: Reviewer) {
   const allowed = await actionsFor(rt, c, r);
-  return { allowed_actions: allowed, action_needs: Object.fromEntries(allowed.map((a) => [a, NEEDS[a]])) };
+  const t = caseTypeDefinition(c.type).text;
+  return {
+    allowed_actions: allowed,
+    action_needs: Object.fromEntries(allowed.map((a) => [a, NEEDS[a]])),
+    type_text: { title: t.title, explanation: t.explanation, actions: { ...t.actions } },
+  };
 }
 
 /** The stored bodies of the cases' records, by pipeline and record id. */

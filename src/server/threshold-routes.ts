@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { AirlockError } from '../errors.js';
 import type { Airlock } from '../pipeline/airlock.js';
 import { activateVersion, routingHistory } from '../pipeline/routing-versions.js';
+import { evidenceReport, evidenceSummary } from '../store/codecs.js';
 import { LEADS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, knownPipeline, PipelineParam, positiveId } from './api.js';
@@ -103,8 +104,8 @@ export function registerThresholdRoutes(app: Api, airlock: Airlock): void {
           kind: e.kind,
           created_at: new Date(Number(e.created_at)).toISOString(),
           hashes: { config: e.config_hash, contract: e.contract_hash, model: e.model_hash, calibrator: e.calibrator_hash },
-          summary: JSON.parse(e.summary) as Record<string, unknown>,
-          report: JSON.parse(e.report) as ThresholdEvidence['evidence']['report'],
+          summary: evidenceSummary.decode(e.summary),
+          report: evidenceReport.decode(e.report) as ThresholdEvidence['evidence']['report'],
         },
       };
     },

@@ -84,6 +84,23 @@ export const AllowedActions = {
     }),
     { description: 'For each allowed action, what its body needs besides `action` (e.g. reject: ["reason"]).' },
   ),
+  type_text: Type.Object(
+    {
+      title: Type.String(),
+      explanation: Type.String({ description: 'Why a case of this type exists, in one line.' }),
+      actions: Type.Object(
+        {
+          approve: Type.String(),
+          relabel: Type.String(),
+          reject: Type.String(),
+          request_info: Type.String(),
+          escalate: Type.String(),
+        },
+        { description: 'The name of each action on this case type (on a quarantine case approve is "Release").' },
+      ),
+    },
+    { description: "The case type's words for people, from the catalog of case types (src/review/case-types.ts)." },
+  ),
 };
 
 /** One case with what the caller may do on it and every action taken so far. */

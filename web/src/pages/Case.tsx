@@ -17,21 +17,9 @@ import { useAction, useKey, useLoad, useNow } from '../hooks';
 import { Link, useRouter } from '../router';
 import { useSession } from '../session';
 
-/** What approve and reject do on each kind of case (the server's rules, src/pipeline/decisions.ts). */
-function actionText(type: string, a: ReviewAction): string {
-  if (type === 'quarantine')
-    return { approve: 'Release', reject: 'Discard', relabel: 'Release', request_info: 'Request info', escalate: 'Escalate' }[a];
-  if (type === 'schema_halt')
-    return {
-      approve: 'Accept the change',
-      reject: 'Reject the change',
-      relabel: 'Relabel',
-      request_info: 'Request info',
-      escalate: 'Escalate',
-    }[a];
-  if (type === 'dead_letter')
-    return { approve: 'Replay', reject: 'Discard', relabel: 'Relabel', request_info: 'Request info', escalate: 'Escalate' }[a];
-  return { approve: 'Approve', relabel: 'Change label', reject: 'Reject', request_info: 'Request info', escalate: 'Escalate' }[a];
+/** The name of an action on this case (the server's catalog of case types: on a quarantine case approve is "Release"). */
+function actionText(kase: Pick<CaseDetail, 'type_text'> | null | undefined, a: ReviewAction): string {
+  return kase?.type_text?.actions[a] ?? a;
 }
 
 const KEYS: Partial<Record<ReviewAction, string>> = { approve: 'a', relabel: 'l', escalate: 'e', reject: 'r' };
@@ -92,7 +80,7 @@ export function CasePage({ id }: { id: string }) {
   const decide = async (action: ReviewAction, extra: { label?: string; reason?: string } = {}) => {
     const out = await act.run(
       () => api.post<DecidedRecord>(`/v1/review/cases/${enc(id)}/decision`, { action, ...extra }),
-      (v) => `${actionText(kase?.type ?? '', action)}: done. The case is ${v.case_outcome?.case_state ?? 'updated'}.`,
+      (v) => `${actionText(kase, action)}: done. The case is ${v.case_outcome?.case_state ?? 'updated'}.`,
     );
     if (out !== undefined) {
       setPending(null);
@@ -244,13 +232,13 @@ export function CasePage({ id }: { id: string }) {
                 disabled={act.pending}
                 aria-keyshortcuts={KEYS[a]}
               >
-                {actionText(kase.type, a)} {KEYS[a] ? <kbd>{KEYS[a]}</kbd> : null}
+                {actionText(kase, a)} {KEYS[a] ? <kbd>{KEYS[a]}</kbd> : null}
               </button>
             ))}
           </fieldset>
         )}
         {pending ? (
-          <form className="decision" onSubmit={submit} aria-label={`${actionText(kase.type, pending)} this case`}>
+          <form className="decision" onSubmit={submit} aria-label={`${actionText(kase, pending)} this case`}>
             {pending === 'relabel' ? (
               <>
                 <label htmlFor="decision-label">New label</label>
@@ -278,7 +266,7 @@ export function CasePage({ id }: { id: string }) {
               onChange={(e) => setReason(e.target.value)}
             />
             <button type="submit" disabled={act.pending}>
-              {actionText(kase.type, pending)}
+              {actionText(kase, pending)}
             </button>
             <button type="button" className="secondary" onClick={() => setPending(null)}>
               Cancel <kbd>Esc</kbd>
@@ -391,26 +379,13 @@ export function CasePage({ id }: { id: string }) {
   );
 }
 
-function whyRouted(c: ReviewCase): string {
+function whyRouted(c: CaseDetail): string {
   const r = c.reason ?? {};
-  switch (c.type) {
-    case 'low_confidence':
-      return `calibrated confidence ${pct(r.confidence as number)} is below the auto-accept threshold ${pct(r.threshold as number)}`;
-    case 'policy_review':
-      return r.reason === 'never_auto'
-        ? `the label ${r.label} always goes to a person (never_auto)`
-        : `a routing rule sent it (${JSON.stringify(r.rule ?? r.reason)})`;
-    case 'audit_sample':
-      return 'a random audit of automatic decisions (the record was decided and delivered)';
-    case 'model_failure':
-      return 'the model could not score this record';
-    case 'quarantine':
-      return 'the record breaks the contract (see the violations below)';
-    case 'schema_halt':
-      return 'the pipeline is halted on a schema change';
-    case 'dead_letter':
-      return 'a destination refused the delivery for good';
-    default:
-      return JSON.stringify(r);
-  }
+  if (c.type === 'low_confidence')
+    return `calibrated confidence ${pct(r.confidence as number)} is below the auto-accept threshold ${pct(r.threshold as number)}`;
+  if (c.type === 'policy_review')
+    return r.reason === 'never_auto'
+      ? `the label ${r.label} always goes to a person (never_auto)`
+      : `a routing rule sent it (${JSON.stringify(r.rule ?? r.reason)})`;
+  return c.type_text?.explanation ?? JSON.stringify(r);
 }
