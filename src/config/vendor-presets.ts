@@ -1,4 +1,4 @@
-import type { ClassificationPolicy } from './sections/destinations.js';
+import type { ClassificationPolicy } from './classification.js';
 import { parseRate, type Rate } from './units.js';
 
 export const VENDORS = ['zendesk', 'hubspot', 'stripe', 'slack', 'github'] as const;

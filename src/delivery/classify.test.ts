@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CLASSIFICATION } from '../config/sections/destinations.js';
+import { DEFAULT_CLASSIFICATION } from '../config/classification.js';
 import { VENDOR_PLANS } from '../config/vendor-presets.js';
 import { classifyError, classifyResponse } from './classify.js';
 

@@ -1,4 +1,4 @@
-import type { ClassificationPolicy } from '../config/sections/destinations.js';
+import type { ClassificationPolicy } from '../config/classification.js';
 import { isRetryableStatus } from './backoff.js';
 import type { RateSignal } from './signals.js';
 

@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { recordBody } from '../store/codecs.js';
-import type { DatabaseKind } from '../store/db.js';
 import { insertDeliveries } from '../store/deliveries.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { lockRecord, updateRecord } from '../store/records.js';
-import type { Tables } from '../store/tables.js';
+import type { DatabaseKind, Tables } from '../store/tables.js';
 import { fieldAt } from './template.js';
 
 /**

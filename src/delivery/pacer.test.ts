@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { DEFAULT_CLASSIFICATION } from '../config/classification.js';
 import type { DestinationConfig } from '../config/sections/destinations.js';
-import { DEFAULT_CLASSIFICATION } from '../config/sections/destinations.js';
 import { parseRate } from '../config/units.js';
 import { Pacer } from './pacer.js';
 

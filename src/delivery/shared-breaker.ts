@@ -5,9 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { BreakerOptions } from '../config/sections/circuit-breaker.js';
-import type { DatabaseKind } from '../store/db.js';
 import { type BreakerRow, lockBreakerRow, saveBreakerRow } from '../store/delivery-state.js';
-import type { Tables } from '../store/tables.js';
+import type { DatabaseKind, Tables } from '../store/tables.js';
 import { advanceBreaker, type BreakerPhase, type BreakerState, recordOutcomes } from './breaker.js';
 
 export const breakerFromRow = (r: BreakerRow): BreakerState => ({

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Rate } from '../config/units.js';
-import type { DatabaseKind } from '../store/db.js';
-import { type BudgetBucket, leaseQuota, withdrawRetries } from '../store/delivery-budgets.js';
-import type { Tables } from '../store/tables.js';
+import type { BudgetBucket } from '../store/codecs.js';
+import { leaseQuota, withdrawRetries } from '../store/delivery-budgets.js';
+import type { DatabaseKind, Tables } from '../store/tables.js';
 
 /**
  * The retry budget's rule (Finagle `RetryBudget`, as src/delivery/retry-budget.ts): over the window, retries may be at

@@ -2,10 +2,9 @@ import type { Kysely } from 'kysely';
 import type { PipelineConfig } from '../config/sections/pipeline.js';
 import { enqueueDeliveries } from '../delivery/outbox.js';
 import { decision as decisionColumn, type StoredDecision } from '../store/codecs.js';
-import type { DatabaseKind } from '../store/db.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { updateRecord } from '../store/records.js';
-import type { Tables } from '../store/tables.js';
+import type { DatabaseKind, Tables } from '../store/tables.js';
 
 /**
  * Commits a decision: the record becomes `decided` with one outbox row per destination (or `delivered` when

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { DatabaseKind } from './db.js';
+import type { DatabaseKind } from './tables.js';
 
 /** Most bound parameters per statement: below SQLite's limit (32766) and PostgreSQL's (65535). */
 const MAX_PARAMETERS = 30_000;

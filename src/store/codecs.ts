@@ -8,8 +8,7 @@ import type { ThresholdMethod } from '../calibration/threshold.js';
 import { canonicalJson, type Violation, type ViolationKind } from '../contract/gate.js';
 import type { OutputCounts } from '../drift/monitor.js';
 import type { DriftSpec, DriftSummaryJson } from '../drift/summary.js';
-import type { BudgetBucket } from './delivery-budgets.js';
-import type { EventDetail, EventDetails, EventKind } from './event-details.js';
+import type { EventDetail, EventDetails, EventKind, StoredViolation } from './event-details.js';
 import type { TokenScopeGrant } from './tables.js';
 
 /** How one JSON column is written and read. */
@@ -44,9 +43,6 @@ export function jsonColumn<T>(project: (value: T) => unknown = (v) => v): JsonCo
 
 /** records.body and original_body: the record as received (or as a person edited it), any JSON value. */
 export const recordBody = jsonColumn<unknown>();
-
-/** A violation as stored (records.violations, event details): the gate's Violation, these keys only. */
-export type StoredViolation = Pick<Violation, 'kind' | 'path' | 'field' | 'message' | 'keyword'>;
 
 /** A violation as stored and shown: kind, JSON Pointer, field, message and keyword (never the value). */
 export const violationView = (v: StoredViolation): StoredViolation => ({
@@ -191,6 +187,13 @@ export interface StoredRateSignal {
 export const rateSignal = jsonColumn<StoredRateSignal>();
 
 /** delivery_budgets.buckets: the shared retry budget's seconds. */
+/** One second of a retry budget: first attempts (deposits) and retries (withdrawals). */
+export interface BudgetBucket {
+  second: number;
+  requests: number;
+  retries: number;
+}
+
 export const budgetBuckets = jsonColumn<BudgetBucket[]>();
 
 // ------------------------------------------------------------------------------------- evidence, routing

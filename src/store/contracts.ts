@@ -1,7 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { type HaltDetail, type HaltResolution, haltDetail, haltResolution } from './codecs.js';
-import type { DatabaseKind } from './db.js';
-import type { ContractVersionRow, HaltRow, Tables } from './tables.js';
+import type { ContractVersionRow, DatabaseKind, HaltRow, Tables } from './tables.js';
 
 export async function contractVersions(db: Kysely<Tables>, pipeline: string): Promise<ContractVersionRow[]> {
   return db.selectFrom('contract_versions').selectAll().where('pipeline', '=', pipeline).orderBy('version', 'asc').execute();

@@ -15,7 +15,7 @@ import {
 import pg from 'pg';
 import { AirlockError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
-import type { Tables } from './tables.js';
+import type { DatabaseKind, Tables } from './tables.js';
 
 /**
  * SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE), waiting for it under the busy timeout.
@@ -37,8 +37,6 @@ class ImmediateSqliteDialect extends SqliteDialect {
     return new ImmediateSqliteDriver(this.settings);
   }
 }
-
-export type DatabaseKind = 'sqlite' | 'postgres';
 
 /** The database of one Airlock installation: a Kysely instance over SQLite or PostgreSQL. */
 export interface Store {

@@ -1,6 +1,5 @@
 import { type Kysely, sql, type Updateable } from 'kysely';
-import type { DatabaseKind } from './db.js';
-import type { DeliveriesTable, DeliveryRow, Tables } from './tables.js';
+import type { DatabaseKind, DeliveriesTable, DeliveryRow, Tables } from './tables.js';
 
 export interface NewDelivery {
   pipeline: string;

@@ -1,14 +1,6 @@
 import type { Kysely } from 'kysely';
-import { budgetBuckets } from './codecs.js';
-import type { DatabaseKind } from './db.js';
-import type { Tables } from './tables.js';
-
-/** One second of a retry budget: first attempts (deposits) and retries (withdrawals). */
-export interface BudgetBucket {
-  second: number;
-  requests: number;
-  retries: number;
-}
+import { type BudgetBucket, budgetBuckets } from './codecs.js';
+import type { DatabaseKind, Tables } from './tables.js';
 
 /** What a process adds to the shared budget since it last wrote: deposits, refunds and cancelled withdrawals. */
 export interface BudgetDelta {

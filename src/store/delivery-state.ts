@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import { rateSignal, type StoredRateSignal } from './codecs.js';
-import type { DatabaseKind } from './db.js';
-import type { DeliveryBreakersTable, DeliveryLimitsTable, Tables } from './tables.js';
+import type { DatabaseKind, DeliveryBreakersTable, DeliveryLimitsTable, Tables } from './tables.js';
 
 export type BreakerRow = DeliveryBreakersTable;
 export type LimitsRow = DeliveryLimitsTable;

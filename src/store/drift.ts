@@ -1,6 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { DatabaseKind } from './db.js';
-import type { RecordStatus, Tables } from './tables.js';
+import type { DatabaseKind, RecordStatus, Tables } from './tables.js';
 
 /** The tables of migration 0007_drift. */
 export interface DriftReferencesTable {

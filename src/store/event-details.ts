@@ -2,8 +2,7 @@
  * The audit trail's vocabulary: every kind of event Airlock appends to a record's trail, and the detail each carries
  * (events.detail, JSON). Details name fields, kinds and counts, never record values.
  */
-import type { ViolationKind } from '../contract/gate.js';
-import type { StoredViolation } from './codecs.js';
+import type { Violation, ViolationKind } from '../contract/gate.js';
 
 /** A structural change and how often it was seen. */
 interface ChangeSeen {
@@ -28,6 +27,10 @@ type Released =
 type SlaStep = { case_id: number; notified: string[] } & Record<string, string | number | string[]>;
 
 /** The detail of each event kind. */
+
+/** A violation as stored (records.violations, event details): the gate's Violation, these keys only. */
+export type StoredViolation = Pick<Violation, 'kind' | 'path' | 'field' | 'message' | 'keyword'>;
+
 export interface EventDetails {
   /** Stored by ingest, with the contract version that checked it. */
   received: { contract: string | null; contract_version: number | null };

@@ -1,9 +1,8 @@
 import type { Kysely } from 'kysely';
 import { bulkInsert } from './bulk.js';
 import { eventDetail } from './codecs.js';
-import type { DatabaseKind } from './db.js';
 import type { EventKind, EventOf } from './event-details.js';
-import type { EventRow, Tables } from './tables.js';
+import type { DatabaseKind, EventRow, Tables } from './tables.js';
 
 /** An event to append: its kind, and the detail of that kind (src/store/event-details.ts). */
 export type NewEvent<K extends EventKind = EventKind> = EventOf<K>;

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import type { DatabaseKind } from './db.js';
+import type { DatabaseKind } from './tables.js';
 
 /** Sorts cases without a deadline after every case with one (the largest exact integer in a double). */
 export const NO_DEADLINE = 9007199254740991;

@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { bulkInsert } from './bulk.js';
 import { haltedPipelineFilter } from './contracts.js';
-import type { DatabaseKind } from './db.js';
-import type { NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
+import type { DatabaseKind, NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
 
 /** The stored id, body hash and status of those of `ids` that exist (for identity checks at ingest). */
 export async function findRecords(

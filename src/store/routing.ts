@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Calibrator } from '../calibration/calibrators.js';
 import { calibrator, evidenceReport, evidenceSummary, routingThreshold, type StoredThreshold } from './codecs.js';
-import type { DatabaseKind } from './db.js';
-import type { EvidenceRow, RoutingVersionRow, RoutingVersionStatus, Tables } from './tables.js';
+import type { DatabaseKind, EvidenceRow, RoutingVersionRow, RoutingVersionStatus, Tables } from './tables.js';
 
 export interface NewEvidence {
   kind: string;

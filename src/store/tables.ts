@@ -406,3 +406,6 @@ export interface DeliveryQuotasTable {
   used: number;
   updated_at: number;
 }
+
+/** The two backends of the store. */
+export type DatabaseKind = 'sqlite' | 'postgres';

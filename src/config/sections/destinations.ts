@@ -3,26 +3,14 @@
  * Stripe, Slack, GitHub) whose plan brings its documented limits, headers and rules for what an answer means.
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: doc strings show the ${ENV_VAR} syntax
+
 import { type Static, Type } from '@sinclair/typebox';
+import { type ClassificationPolicy, DEFAULT_CLASSIFICATION } from '../classification.js';
 import type { ResolveContext, SettingPath } from '../problems.js';
 import { parseDuration, parseRate, type Rate } from '../units.js';
 import { credentialHeaders, DEFAULT_PLAN, plansOf, VENDOR_PLANS, VENDORS, type Vendor } from '../vendor-presets.js';
 import { type BreakerOptions, circuitBreakerSettings, resolveBreaker } from './circuit-breaker.js';
 import { choice, defaultBlock, duration, EXPECTED, headers, mapOf, rate, statusList, url, whenSetting, withDefault } from './kinds.js';
-
-/** How a destination's answers are judged (defaults, then the destination's overrides and its preset's rules). */
-export interface ClassificationPolicy {
-  /** Statuses retried although the default says final (e.g. `409` for a destination that answers 409 while busy). */
-  retryOn: number[];
-  /** Statuses dead-lettered at once although the default says retry (e.g. `503` meaning "this tenant is closed"). */
-  deadLetterOn: number[];
-  /** A 2xx whose JSON body has `field` equal to `equals` is a failure (Slack: HTTP 200 with `"ok": false`). */
-  softFailure?: { field: string; equals: unknown; errorField?: string; retryableErrors: string[] };
-  /** Statuses that mean "rate limited" when they carry Retry-After or remaining 0 (GitHub's 403 secondary limit). */
-  rateLimitStatuses: number[];
-}
-
-export const DEFAULT_CLASSIFICATION: ClassificationPolicy = { retryOn: [], deadLetterOn: [], rateLimitStatuses: [] };
 
 const DESTINATION_TYPES = ['webhook', ...VENDORS] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
