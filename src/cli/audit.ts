@@ -9,7 +9,7 @@ import { evidenceHashes } from '../pipeline/routing-versions.js';
 import { openStore } from '../store/db.js';
 import { insertEvidence } from '../store/routing.js';
 import { action, Progress, printJson } from './output.js';
-import { readSample, type SampleInfo, sniffSample } from './read-sample.js';
+import { DEFAULT_MAX_LINE_BYTES, readSample, type SampleInfo, sniffSample } from './read-sample.js';
 
 interface AuditOptions {
   baseline?: string;
@@ -20,6 +20,7 @@ interface AuditOptions {
   timeField?: string;
   pipeline?: string;
   failOn?: string;
+  maxLineBytes: number;
 }
 
 export interface AuditReport extends AuditProfile {
@@ -32,7 +33,7 @@ export interface AuditReport extends AuditProfile {
 /** Profiles one file with one Profiler, showing progress on a terminal. */
 export async function profileFile(
   file: string,
-  options: { format?: string; key?: string; timeField?: string; label: string },
+  options: { format?: string; key?: string; timeField?: string; label: string; maxLineBytes?: number },
 ): Promise<{ info: SampleInfo; profile: AuditProfile }> {
   const info = sniffSample(file, options.format);
   const profiler = new Profiler({ key: options.key, timeField: options.timeField });
@@ -41,7 +42,7 @@ export async function profileFile(
   let rows = 0;
   const pct = () =>
     info.bytes > 0 ? `${Math.min(100, Math.floor((read / info.bytes) * 100))}% of ${(info.bytes / 1e6).toFixed(0)} MB` : '';
-  for await (const item of readSample(file, info, profiler, (n) => (read += n))) {
+  for await (const item of readSample(file, info, profiler, (n) => (read += n), options.maxLineBytes)) {
     rows++;
     if ('error' in item) profiler.addUnparseable(item.row, item.error);
     else profiler.add(item.value, { row: item.row, raw: item.raw, invalidUtf8: item.invalidUtf8 });
@@ -52,6 +53,13 @@ export async function profileFile(
   if (profile.rows.total === 0) throw new AirlockError('USAGE', `${file} holds no rows`);
   return { info, profile };
 }
+
+/** Parses a whole number ≥ 1 given to an option, or a usage error naming it. */
+const positiveInteger = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !(n >= 1)) throw new AirlockError('USAGE', `${name} must be a whole number of at least 1, got "${v}"`);
+  return n;
+};
 
 const ISSUE_KINDS_HELP =
   'comma-separated issue kinds (unparseable, invalid_utf8, mojibake, duplicate_rows, duplicate_keys, short_time_span, …) and/or change severities (high, medium) that make the command exit 1';
@@ -74,6 +82,12 @@ export function registerAuditCommand(program: Command): void {
     .option('--time-field <field>', 'a field (dotted path) that dates each row: time span, gaps, and changes inside the sample')
     .option('--pipeline <name>', 'store the report as evidence of this pipeline (default: the config’s only pipeline)')
     .option('--fail-on <list>', ISSUE_KINDS_HELP)
+    .option(
+      '--max-line-bytes <n>',
+      'the longest line (JSONL, CSV) read into memory; a longer one is reported as unparseable by its number and skipped',
+      positiveInteger('--max-line-bytes'),
+      DEFAULT_MAX_LINE_BYTES,
+    )
     .action(
       action(async (file: string, opts: AuditOptions, cmd: Command) => {
         const globals = cmd.optsWithGlobals() as { config?: string };
@@ -104,6 +118,7 @@ export function registerAuditCommand(program: Command): void {
           key: opts.key,
           timeField: opts.timeField,
           label: `auditing ${file}`,
+          maxLineBytes: opts.maxLineBytes,
         });
         const report: AuditReport = {
           source: { file, ...sample.info },
@@ -111,7 +126,12 @@ export function registerAuditCommand(program: Command): void {
           ...sample.profile,
         };
         if (opts.baseline) {
-          const base = await profileFile(opts.baseline, { format: opts.format, key: opts.key, label: `reading baseline ${opts.baseline}` });
+          const base = await profileFile(opts.baseline, {
+            format: opts.format,
+            key: opts.key,
+            label: `reading baseline ${opts.baseline}`,
+            maxLineBytes: opts.maxLineBytes,
+          });
           report.baseline_source = { file: opts.baseline, ...base.info };
           report.comparison = compareProfiles(base.profile, sample.profile);
         }

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AirlockError, describeJsonError, findInvalidUtf8 } from '../errors.js';
-import { CsvParser, physicalLines } from './read-sample.js';
+import { CsvParser, physicalLines, tooLongReason } from './read-sample.js';
 
 export type InputFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
 
@@ -77,6 +77,10 @@ export async function* readRecords(file: string, format: InputFormat): AsyncGene
 
 async function* readJsonl(input: Readable): AsyncGenerator<InputItem> {
   for await (const p of physicalLines(input, false)) {
+    if (p.tooLong) {
+      yield { line: p.line, error: tooLongReason(p.tooLong) };
+      continue;
+    }
     const d = decode(p.line === 1 ? stripBom(p.bytes) : p.bytes);
     if ('error' in d) {
       yield { line: p.line, error: d.error };
@@ -123,6 +127,10 @@ async function* readDelimited(file: string, input: Readable, delimiter: string):
   let columns: string[] | null = null;
   let badUtf8: number | null = null;
   for await (const p of physicalLines(input, false)) {
+    if (p.tooLong) {
+      yield { line: p.line, error: tooLongReason(p.tooLong) };
+      continue;
+    }
     const d = decode(p.line === 1 ? stripBom(p.bytes) : p.bytes);
     if ('error' in d) badUtf8 ??= p.line;
     const text = 'error' in d ? p.bytes.toString('utf8') : d.text;

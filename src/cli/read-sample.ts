@@ -299,54 +299,122 @@ export interface PhysicalLine {
   line: number;
   bytes: Buffer;
   ending: 'lf' | 'crlf' | 'cr' | 'none';
+  /** Set when the line was longer than the limit: `bytes` holds its first `limit` bytes, the rest was skipped. */
+  tooLong?: { bytes: number; limit: number };
 }
 
-/** Splits a byte stream at LF (and, when `splitCr`, at a CR not followed by LF) keeping each line's ending. */
-export async function* physicalLines(input: Readable, splitCr: boolean): AsyncGenerator<PhysicalLine> {
-  let rest: Buffer = Buffer.alloc(0);
+/** The longest line read into memory by default (a longer one is reported by number and skipped): 16 MiB. */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Splits a byte stream at LF (and, when `splitCr`, at a CR not followed by LF) keeping each line's ending. Memory is
+ * bounded by the longest line allowed: a line past `maxLineBytes` is cut there and the rest of it skipped (its bytes
+ * are counted, never kept), and it is yielded with `tooLong` so the reader reports it by number. Chunks of a line
+ * that spans them are kept in a list and joined once, so a long line costs its length, not its length squared.
+ */
+export async function* physicalLines(
+  input: Readable,
+  splitCr: boolean,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+): AsyncGenerator<PhysicalLine> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Bytes of the current line skipped past the limit (0: not skipping). */
+  let skipped = 0;
   let line = 0;
-  function* split(buf: Buffer, final: boolean): Generator<PhysicalLine> {
+  const take = (tail: Buffer): Buffer => {
+    if (pending.length === 0) return tail;
+    const all = Buffer.concat([...pending, tail]);
+    pending = [];
+    pendingBytes = 0;
+    return all;
+  };
+  const emit = (tail: Buffer, ending: PhysicalLine['ending']): PhysicalLine => {
+    line++;
+    const total = pendingBytes + skipped + tail.length;
+    if (total > maxLineBytes) {
+      const kept = take(tail.subarray(0, Math.max(0, maxLineBytes - pendingBytes)));
+      skipped = 0;
+      return { line, bytes: kept, ending, tooLong: { bytes: total, limit: maxLineBytes } };
+    }
+    return { line, bytes: take(tail), ending };
+  };
+  /** Holds the unfinished end of a chunk, or counts it as skipped once the line is past the limit. */
+  const hold = (part: Buffer): void => {
+    if (part.length === 0) return;
+    if (skipped > 0) {
+      skipped += part.length;
+      return;
+    }
+    const room = maxLineBytes - pendingBytes;
+    if (part.length > room) {
+      if (room > 0) pending.push(Buffer.from(part.subarray(0, room)));
+      pendingBytes = maxLineBytes;
+      skipped = part.length - room;
+      return;
+    }
+    pending.push(Buffer.from(part));
+    pendingBytes += part.length;
+  };
+  /** A CR that ended the previous chunk: half of a CRLF, or a line ending of its own. */
+  let crAtEnd = false;
+  for await (const raw of input) {
+    let buf = raw as Buffer;
+    if (crAtEnd) {
+      crAtEnd = false;
+      if (buf.length > 0 && buf[0] === 0x0a) {
+        yield emit(Buffer.alloc(0), 'crlf');
+        buf = buf.subarray(1);
+      } else yield emit(Buffer.alloc(0), 'cr');
+    }
     let start = 0;
-    // The next CR at or after `start` (-1: none left), found once per buffer rather than once per line.
     let nextCr = splitCr ? buf.indexOf(0x0d) : -1;
     for (;;) {
-      let lf = buf.indexOf(0x0a, start);
-      let cut = lf;
-      let ending: PhysicalLine['ending'] = 'lf';
+      const lf = buf.indexOf(0x0a, start);
       if (nextCr !== -1 && nextCr < start) nextCr = buf.indexOf(0x0d, start);
       const cr = nextCr;
       if (cr !== -1 && (lf === -1 || cr < lf - 1)) {
-        if (cr === buf.length - 1 && !final)
-          lf = -1; // a CR at the chunk's end may be half of a CRLF
-        else {
-          cut = cr;
-          ending = 'cr';
+        if (cr === buf.length - 1) {
+          // A CR at the chunk's end may be half of a CRLF: decided by the next chunk's first byte.
+          hold(buf.subarray(start, cr));
+          crAtEnd = true;
+          start = buf.length;
+          break;
         }
+        yield emit(buf.subarray(start, cr), 'cr');
+        start = cr + 1;
+        continue;
       }
-      if (lf === -1 && ending !== 'cr') break;
-      let end = cut;
-      if (ending === 'lf' && end > start && buf[end - 1] === 0x0d) {
+      if (lf === -1) break;
+      let end = lf;
+      let ending: PhysicalLine['ending'] = 'lf';
+      if (end > start && buf[end - 1] === 0x0d) {
         end--;
         ending = 'crlf';
+      } else if (end === start && pendingBytes + skipped > 0 && lastByteIsCr(pending)) {
+        // The CR was the last byte held from the previous chunk.
+        dropLastByte(pending);
+        pendingBytes--;
+        ending = 'crlf';
       }
-      line++;
-      yield { line, bytes: buf.subarray(start, end), ending };
-      start = cut + 1;
+      yield emit(buf.subarray(start, end), ending);
+      start = lf + 1;
     }
-    rest = buf.subarray(start);
+    hold(buf.subarray(start));
   }
-  for await (const chunk of input) {
-    yield* split(rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer), false);
-  }
-  if (rest.length) {
-    const last = rest;
-    rest = Buffer.alloc(0);
-    yield* split(last, true);
-    if (rest.length) {
-      line++;
-      yield { line, bytes: rest, ending: 'none' };
-    }
-  }
+  if (crAtEnd) yield emit(Buffer.alloc(0), 'cr');
+  else if (pendingBytes + skipped > 0) yield emit(Buffer.alloc(0), 'none');
+}
+
+function lastByteIsCr(chunks: Buffer[]): boolean {
+  const last = chunks[chunks.length - 1];
+  return last !== undefined && last.length > 0 && last[last.length - 1] === 0x0d;
+}
+
+function dropLastByte(chunks: Buffer[]): void {
+  const last = chunks[chunks.length - 1];
+  if (last.length <= 1) chunks.pop();
+  else chunks[chunks.length - 1] = last.subarray(0, last.length - 1);
 }
 
 /** Decodes a physical line, reporting its ending, a BOM and invalid UTF-8 to the sink. */
@@ -368,12 +436,13 @@ export async function* readSample(
   info: SampleInfo,
   sink: ByteIssueSink,
   onBytes?: (n: number) => void,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ): AsyncGenerator<SampleRow> {
   const input = openStream(file, info, onBytes);
   try {
-    if (info.format === 'jsonl') yield* readJsonl(input, sink);
+    if (info.format === 'jsonl') yield* readJsonl(input, sink, maxLineBytes);
     else if (info.format === 'json') yield* readJson(input, sink);
-    else yield* readCsv(input, info, sink);
+    else yield* readCsv(input, info, sink, maxLineBytes);
   } catch (err) {
     if (err instanceof AirlockError) throw err;
     const e = err as NodeJS.ErrnoException;
@@ -384,8 +453,17 @@ export async function* readSample(
   }
 }
 
-async function* readJsonl(input: Readable, sink: ByteIssueSink): AsyncGenerator<SampleRow> {
-  for await (const p of physicalLines(input, true)) {
+/** The reason a line past the length limit is not read. */
+export function tooLongReason(t: { bytes: number; limit: number }): string {
+  return `the line is ${t.bytes} bytes, longer than the limit of ${t.limit} (--max-line-bytes): skipped`;
+}
+
+async function* readJsonl(input: Readable, sink: ByteIssueSink, maxLineBytes: number): AsyncGenerator<SampleRow> {
+  for await (const p of physicalLines(input, true, maxLineBytes)) {
+    if (p.tooLong) {
+      yield { row: p.line, error: tooLongReason(p.tooLong), invalidUtf8: false };
+      continue;
+    }
     const { text, invalid } = decodeLine(p, sink);
     const t = text.trim();
     if (t === '') continue;
@@ -488,11 +566,15 @@ async function* readJson(input: Readable, sink: ByteIssueSink): AsyncGenerator<S
   }
 }
 
-async function* readCsv(input: Readable, info: SampleInfo, sink: ByteIssueSink): AsyncGenerator<SampleRow> {
+async function* readCsv(input: Readable, info: SampleInfo, sink: ByteIssueSink, maxLineBytes: number): AsyncGenerator<SampleRow> {
   const parser = new CsvParser(info.delimiter ?? ',');
   let columns: string[] | null = null;
   let invalid = false;
-  for await (const p of physicalLines(input, false)) {
+  for await (const p of physicalLines(input, false, maxLineBytes)) {
+    if (p.tooLong) {
+      yield { row: p.line, error: tooLongReason(p.tooLong), invalidUtf8: false };
+      continue;
+    }
     const { text, invalid: bad } = decodeLine(p, sink);
     invalid ||= bad;
     const ending = p.ending === 'crlf' ? '\r\n' : '\n';
