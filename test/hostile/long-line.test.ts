@@ -29,7 +29,7 @@ describe('airlock audit on a compressed file with one enormous line', () => {
     expect(statSync(file).size).toBeLessThan(2 * 1024 * 1024);
     // Reports the child's peak resident memory on exit (in kB), so the test sees what the process really held.
     const probe = path.join(dir, 'max-rss.cjs');
-    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`max_rss_kb=${process.resourceUsage().maxRSS}\\n`));\n");
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write('max_rss_kb=' + process.resourceUsage().maxRSS + '\\n'));\n");
     const r = await runAirlock(['audit', file, '--json'], { cwd: dir, env: { NODE_OPTIONS: `--require ${probe}` }, timeoutMs: 50_000 });
     expect([0, 1]).toContain(r.code);
     const report = JSON.parse(r.stdout) as {
