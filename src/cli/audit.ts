@@ -9,7 +9,8 @@ import { evidenceHashes } from '../pipeline/routing-versions.js';
 import { openStore } from '../store/db.js';
 import { insertEvidence } from '../store/routing.js';
 import { action, Progress, printJson } from './output.js';
-import { DEFAULT_MAX_LINE_BYTES, readSample, type SampleInfo, sniffSample } from './read-sample.js';
+import { DEFAULT_MAX_LINE_BYTES } from './read-lines.js';
+import { readSample, type SampleInfo, sniffSample } from './read-sample.js';
 
 interface AuditOptions {
   baseline?: string;

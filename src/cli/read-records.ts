@@ -3,7 +3,8 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AirlockError, describeJsonError, findInvalidUtf8 } from '../errors.js';
-import { CsvParser, physicalLines, tooLongReason } from './read-sample.js';
+import { CsvParser } from './csv-parser.js';
+import { physicalLines, tooLongReason } from './read-lines.js';
 
 export type InputFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
 

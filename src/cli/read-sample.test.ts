@@ -1,7 +1,7 @@
 // Time budget: 5 s. Lines of a byte stream, whatever the chunking, and a line past the limit skipped in bounded memory.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type PhysicalLine, physicalLines } from './read-sample.js';
+import { type PhysicalLine, physicalLines } from './read-lines.js';
 
 async function lines(chunks: (string | Buffer)[], splitCr: boolean, max?: number): Promise<PhysicalLine[]> {
   const out: PhysicalLine[] = [];

@@ -5,6 +5,8 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { streamValues } from 'stream-json/streamers/stream-values.js';
 import { AirlockError, describeJsonError } from '../errors.js';
+import { CsvParser } from './csv-parser.js';
+import { DEFAULT_MAX_LINE_BYTES, type PhysicalLine, physicalLines, tooLongReason } from './read-lines.js';
 
 /**
  * Reads a raw sample for `airlock audit` in bounded memory: JSONL, a JSON array (or concatenated JSON values), CSV or
@@ -39,7 +41,6 @@ export interface ByteIssueSink {
 const SNIFF_BYTES = 64 * 1024;
 const DELIMITERS = [',', ';', '\t', '|'];
 /** A CSV record may span at most this many lines (an unclosed quote must not swallow the file). */
-const MAX_RECORD_LINES = 10_000;
 
 function usage(message: string): AirlockError {
   return new AirlockError('USAGE', message);
@@ -193,99 +194,6 @@ export function detectHeader(lines: string[], delimiter: string): boolean {
   return first.every((v) => v.trim() !== '' && !looksNumeric(v)) && new Set(first).size === first.length;
 }
 
-/** An RFC 4180 parser fed one line at a time: quoted fields may span lines, `""` is a quote inside quotes. */
-export class CsvParser {
-  private fields: string[] = [];
-  private field = '';
-  private inQuotes = false;
-  private startLine = 0;
-  private lines = 0;
-  private raw: string[] = [];
-  constructor(private readonly delimiter: string) {}
-
-  /** Feeds one line (without its ending); returns a record when the line completes one. */
-  push(
-    line: string,
-    ending: string,
-    lineNo: number,
-  ): { line: number; fields: string[]; raw: string } | { line: number; error: string } | null {
-    if (!this.inQuotes) {
-      this.startLine = lineNo;
-      this.fields = [];
-      this.field = '';
-      this.lines = 0;
-      this.raw = [];
-    }
-    this.lines++;
-    this.raw.push(line);
-    const d = this.delimiter;
-    let i = 0;
-    const n = line.length;
-    // Continue a quoted field from the previous line.
-    while (i <= n) {
-      if (this.inQuotes) {
-        const q = line.indexOf('"', i);
-        if (q === -1) {
-          this.field += line.slice(i) + ending;
-          if (this.lines >= MAX_RECORD_LINES) {
-            this.inQuotes = false;
-            return {
-              line: this.startLine,
-              error: `a quoted field opened on line ${this.startLine} is not closed within ${MAX_RECORD_LINES} lines`,
-            };
-          }
-          return null;
-        }
-        this.field += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          this.field += '"';
-          i = q + 2;
-          continue;
-        }
-        this.inQuotes = false;
-        i = q + 1;
-        // After a closing quote, text up to the delimiter is kept as is (lenient, as pandas and Excel).
-        const next = line.indexOf(d, i);
-        const end = next === -1 ? n : next;
-        this.field += line.slice(i, end);
-        this.fields.push(this.field);
-        this.field = '';
-        if (next === -1) break;
-        i = next + 1;
-        if (i === n) {
-          this.fields.push('');
-          break;
-        }
-        continue;
-      }
-      if (line[i] === '"') {
-        this.inQuotes = true;
-        i++;
-        continue;
-      }
-      const next = line.indexOf(d, i);
-      if (next === -1) {
-        this.fields.push(line.slice(i));
-        break;
-      }
-      this.fields.push(line.slice(i, next));
-      i = next + 1;
-      if (i === n) {
-        this.fields.push('');
-        break;
-      }
-    }
-    return { line: this.startLine, fields: this.fields, raw: this.raw.join('\n') };
-  }
-
-  /** At the end of the input: the error of a record left open, if any. */
-  end(): { line: number; error: string } | null {
-    if (!this.inQuotes) return null;
-    this.inQuotes = false;
-    return { line: this.startLine, error: `a quoted field opened on line ${this.startLine} is never closed` };
-  }
-}
-
 function openStream(file: string, info: SampleInfo, onBytes?: (n: number) => void): Readable {
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
   if (onBytes) raw.on('data', (c) => onBytes((c as Buffer).length));
@@ -293,128 +201,6 @@ function openStream(file: string, info: SampleInfo, onBytes?: (n: number) => voi
   const gunzip = createGunzip();
   raw.on('error', (e) => gunzip.destroy(e));
   return raw.pipe(gunzip);
-}
-
-export interface PhysicalLine {
-  line: number;
-  bytes: Buffer;
-  ending: 'lf' | 'crlf' | 'cr' | 'none';
-  /** Set when the line was longer than the limit: `bytes` holds its first `limit` bytes, the rest was skipped. */
-  tooLong?: { bytes: number; limit: number };
-}
-
-/** The longest line read into memory by default (a longer one is reported by number and skipped): 16 MiB. */
-export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
-
-/**
- * Splits a byte stream at LF (and, when `splitCr`, at a CR not followed by LF) keeping each line's ending. Memory is
- * bounded by the longest line allowed: a line past `maxLineBytes` is cut there and the rest of it skipped (its bytes
- * are counted, never kept), and it is yielded with `tooLong` so the reader reports it by number. Chunks of a line
- * that spans them are kept in a list and joined once, so a long line costs its length, not its length squared.
- */
-export async function* physicalLines(
-  input: Readable,
-  splitCr: boolean,
-  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
-): AsyncGenerator<PhysicalLine> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  /** Bytes of the current line skipped past the limit (0: not skipping). */
-  let skipped = 0;
-  let line = 0;
-  const take = (tail: Buffer): Buffer => {
-    if (pending.length === 0) return tail;
-    const all = Buffer.concat([...pending, tail]);
-    pending = [];
-    pendingBytes = 0;
-    return all;
-  };
-  const emit = (tail: Buffer, ending: PhysicalLine['ending']): PhysicalLine => {
-    line++;
-    const total = pendingBytes + skipped + tail.length;
-    if (total > maxLineBytes) {
-      const kept = take(tail.subarray(0, Math.max(0, maxLineBytes - pendingBytes)));
-      skipped = 0;
-      return { line, bytes: kept, ending, tooLong: { bytes: total, limit: maxLineBytes } };
-    }
-    return { line, bytes: take(tail), ending };
-  };
-  /** Holds the unfinished end of a chunk, or counts it as skipped once the line is past the limit. */
-  const hold = (part: Buffer): void => {
-    if (part.length === 0) return;
-    if (skipped > 0) {
-      skipped += part.length;
-      return;
-    }
-    const room = maxLineBytes - pendingBytes;
-    if (part.length > room) {
-      if (room > 0) pending.push(Buffer.from(part.subarray(0, room)));
-      pendingBytes = maxLineBytes;
-      skipped = part.length - room;
-      return;
-    }
-    pending.push(Buffer.from(part));
-    pendingBytes += part.length;
-  };
-  /** A CR that ended the previous chunk: half of a CRLF, or a line ending of its own. */
-  let crAtEnd = false;
-  for await (const raw of input) {
-    let buf = raw as Buffer;
-    if (crAtEnd) {
-      crAtEnd = false;
-      if (buf.length > 0 && buf[0] === 0x0a) {
-        yield emit(Buffer.alloc(0), 'crlf');
-        buf = buf.subarray(1);
-      } else yield emit(Buffer.alloc(0), 'cr');
-    }
-    let start = 0;
-    let nextCr = splitCr ? buf.indexOf(0x0d) : -1;
-    for (;;) {
-      const lf = buf.indexOf(0x0a, start);
-      if (nextCr !== -1 && nextCr < start) nextCr = buf.indexOf(0x0d, start);
-      const cr = nextCr;
-      if (cr !== -1 && (lf === -1 || cr < lf - 1)) {
-        if (cr === buf.length - 1) {
-          // A CR at the chunk's end may be half of a CRLF: decided by the next chunk's first byte.
-          hold(buf.subarray(start, cr));
-          crAtEnd = true;
-          start = buf.length;
-          break;
-        }
-        yield emit(buf.subarray(start, cr), 'cr');
-        start = cr + 1;
-        continue;
-      }
-      if (lf === -1) break;
-      let end = lf;
-      let ending: PhysicalLine['ending'] = 'lf';
-      if (end > start && buf[end - 1] === 0x0d) {
-        end--;
-        ending = 'crlf';
-      } else if (end === start && pendingBytes + skipped > 0 && lastByteIsCr(pending)) {
-        // The CR was the last byte held from the previous chunk.
-        dropLastByte(pending);
-        pendingBytes--;
-        ending = 'crlf';
-      }
-      yield emit(buf.subarray(start, end), ending);
-      start = lf + 1;
-    }
-    hold(buf.subarray(start));
-  }
-  if (crAtEnd) yield emit(Buffer.alloc(0), 'cr');
-  else if (pendingBytes + skipped > 0) yield emit(Buffer.alloc(0), 'none');
-}
-
-function lastByteIsCr(chunks: Buffer[]): boolean {
-  const last = chunks[chunks.length - 1];
-  return last !== undefined && last.length > 0 && last[last.length - 1] === 0x0d;
-}
-
-function dropLastByte(chunks: Buffer[]): void {
-  const last = chunks[chunks.length - 1];
-  if (last.length <= 1) chunks.pop();
-  else chunks[chunks.length - 1] = last.subarray(0, last.length - 1);
 }
 
 /** Decodes a physical line, reporting its ending, a BOM and invalid UTF-8 to the sink. */
@@ -451,11 +237,6 @@ export async function* readSample(
   } finally {
     input.destroy();
   }
-}
-
-/** The reason a line past the length limit is not read. */
-export function tooLongReason(t: { bytes: number; limit: number }): string {
-  return `the line is ${t.bytes} bytes, longer than the limit of ${t.limit} (--max-line-bytes): skipped`;
 }
 
 async function* readJsonl(input: Readable, sink: ByteIssueSink, maxLineBytes: number): AsyncGenerator<SampleRow> {

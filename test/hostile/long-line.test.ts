@@ -19,9 +19,9 @@ beforeAll(async () => {
   gzip.pipe(out);
   const chunk = Buffer.alloc(1 << 20, 0x61);
   gzip.write('{"id":"huge","text":"');
-  for (let i = 0; i < LINE_MB; i++) if (!gzip.write(chunk)) await new Promise((r) => gzip.once('drain', r));
+  for (let i = 0; i < LINE_MB; i++) if (!gzip.write(chunk)) await new Promise<void>((r) => gzip.once('drain', () => r()));
   gzip.end('"}\n{"id":"after","text":"small"}\n');
-  await new Promise((r) => out.on('close', r));
+  await new Promise<void>((r) => out.on('close', () => r()));
 }, 60_000);
 
 describe('airlock audit on a compressed file with one enormous line', () => {
