@@ -151,7 +151,7 @@ describe.each(backends)('data lifecycle on %s', (backend) => {
     for (const [r, status] of THROUGH_PIPELINE) {
       await waitFor(async () => (await view(String(r.id))).status === status, 15_000, `${r.id} to be ${status}`);
     }
-    await discardQuarantined(rt, 'mail', 'discarded-old', { by: 'ada', reason: 'a test record' });
+    await discardQuarantined(rt, 'mail', 'discarded-old', { actor: { name: 'ada', role: 'admin' }, reason: 'a test record' });
     await insertRecords(
       rt.store.db,
       STORED.map((status) => ({

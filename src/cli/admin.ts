@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { findUser } from '../accounts/users.js';
 import { AirlockError } from '../errors.js';
+import type { Actor } from '../review/case-authority.js';
 import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import type { Runtime } from '../runtime/context.js';
 import { createLogger } from '../runtime/logger.js';
@@ -45,4 +47,35 @@ export function readJsonFile(file: string, what: string): unknown {
   } catch (err) {
     throw new AirlockError('USAGE', `${file} (${what}) is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** The options by which a command that acts on a review case says who acts. */
+export interface ActingOptions {
+  as?: string;
+  by?: string;
+}
+
+/** Adds `--as NAME` and `--by NAME` to a command that acts on a review case (a quarantine, a halt, a dead letter). */
+export function addActingOptions(cmd: Command): Command {
+  return cmd
+    .option('--as <user>', "act as this user of `airlock users`: their role, teams and the case type's rules apply")
+    .option('--by <name>', 'without --as: the name recorded for the admin acting (default: AIRLOCK_USER or USER)');
+}
+
+/**
+ * Who a command acts as: with --as, that user (their role and teams; the same rules as on the server); without it,
+ * an admin, recorded by --by, AIRLOCK_USER or USER. Says which on stderr, so no one mistakes an admin's act for a
+ * person's.
+ */
+export async function actingAs(rt: Runtime, opts: ActingOptions): Promise<Actor> {
+  if (opts.as) {
+    const user = await findUser(rt.store.db, opts.as);
+    if (!user) throw new AirlockError('USAGE', `--as ${opts.as}: no such user (see airlock users list)`);
+    if (user.disabled) throw new AirlockError('USAGE', `--as ${opts.as}: the user is disabled`);
+    process.stderr.write(`acting as ${user.name} (${user.role})\n`);
+    return { name: user.name, role: user.role };
+  }
+  const name = opts.by ?? who() ?? 'admin';
+  process.stderr.write(`acting as an admin, recorded as ${name} (give --as USER to act as a person)\n`);
+  return { name, role: 'admin' };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../errors.js';
 import { acceptHalt, contractVersionViews, haltStatus, rejectHalt } from '../pipeline/halts.js';
-import { pipelineName, readJsonFile, who, withRuntime } from './admin.js';
+import { type ActingOptions, actingAs, addActingOptions, pipelineName, readJsonFile, withRuntime } from './admin.js';
 import { action, printJson } from './output.js';
 
 /** `contract status|accept|reject|versions`: the schema-change halt of a running pipeline. */
@@ -42,22 +42,27 @@ export function addContractAdminCommands(contract: Command): void {
       }),
     );
 
-  contract
-    .command('accept')
-    .description('accept the change that halted the pipeline as a new contract version; the backlog resumes in arrival order')
-    .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)')
-    .option('--contract <file>', 'accept this JSON Schema instead of the one Airlock derives from the records that showed the change')
-    .option('--by <name>', 'who decides (recorded; default: AIRLOCK_USER or USER)')
+  addActingOptions(
+    contract
+      .command('accept')
+      .description('accept the change that halted the pipeline as a new contract version; the backlog resumes in arrival order')
+      .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)')
+      .option('--contract <file>', 'accept this JSON Schema instead of the one Airlock derives from the records that showed the change'),
+  )
     .option('--note <text>', 'why (recorded)')
     .option('--json', 'print { pipeline, halt, decision, version, changes, released, resumed }')
     .action(
-      action(async (opts: { pipeline?: string; contract?: string; by?: string; note?: string; json?: boolean }, cmd: Command) => {
+      action(async (opts: ActingOptions & { pipeline?: string; contract?: string; note?: string; json?: boolean }, cmd: Command) => {
         const schema = opts.contract ? readJsonFile(opts.contract, 'the contract') : undefined;
         if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
           throw new AirlockError('USAGE', `${opts.contract} is not a JSON Schema object`);
         }
-        const out = await withRuntime(cmd, (rt) =>
-          acceptHalt(rt, pipelineName(rt, opts.pipeline), { by: opts.by ?? who(), note: opts.note, schema: schema as object | undefined }),
+        const out = await withRuntime(cmd, async (rt) =>
+          acceptHalt(rt, pipelineName(rt, opts.pipeline), {
+            actor: await actingAs(rt, opts),
+            note: opts.note,
+            schema: schema as object | undefined,
+          }),
         );
         if (opts.json) return printJson(out);
         process.stdout.write(
@@ -67,17 +72,18 @@ export function addContractAdminCommands(contract: Command): void {
       }),
     );
 
-  contract
-    .command('reject')
-    .description('reject the change: records that showed it are quarantined, the rest of the backlog resumes')
-    .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)')
-    .option('--by <name>', 'who decides (recorded; default: AIRLOCK_USER or USER)')
+  addActingOptions(
+    contract
+      .command('reject')
+      .description('reject the change: records that showed it are quarantined, the rest of the backlog resumes')
+      .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)'),
+  )
     .option('--note <text>', 'why (recorded)')
     .option('--json', 'print { pipeline, halt, decision, quarantined, resumed }')
     .action(
-      action(async (opts: { pipeline?: string; by?: string; note?: string; json?: boolean }, cmd: Command) => {
-        const out = await withRuntime(cmd, (rt) =>
-          rejectHalt(rt, pipelineName(rt, opts.pipeline), { by: opts.by ?? who(), note: opts.note }),
+      action(async (opts: ActingOptions & { pipeline?: string; note?: string; json?: boolean }, cmd: Command) => {
+        const out = await withRuntime(cmd, async (rt) =>
+          rejectHalt(rt, pipelineName(rt, opts.pipeline), { actor: await actingAs(rt, opts), note: opts.note }),
         );
         if (opts.json) return printJson(out);
         process.stdout.write(

@@ -3,7 +3,7 @@ import { parseRate } from '../config/units.js';
 import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
 import { parseFaults, simulatorPresets, startVendorSimulator } from '../delivery/simulator.js';
 import { AirlockError } from '../errors.js';
-import { who, withRuntime } from './admin.js';
+import { type ActingOptions, actingAs, addActingOptions, withRuntime } from './admin.js';
 import { registerLoadtestCommand } from './loadtest.js';
 import { action, printJson } from './output.js';
 
@@ -74,30 +74,31 @@ export function registerDeliveryCommands(program: Command): void {
       }),
     );
 
-  deliveries
-    .command('replay [ids...]')
-    .description('put dead letters back in the outbox (the record goes back to decided until delivered)')
-    .option('-p, --pipeline <name>', 'replay the dead letters of this pipeline')
-    .option('-d, --destination <name>', 'replay the dead letters of this destination')
-    .option('--all', 'replay every dead letter (up to --limit)')
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 1000)
+  addActingOptions(
+    deliveries
+      .command('replay [ids...]')
+      .description('put dead letters back in the outbox (the record goes back to decided until delivered)')
+      .option('-p, --pipeline <name>', 'replay the dead letters of this pipeline')
+      .option('-d, --destination <name>', 'replay the dead letters of this destination')
+      .option('--all', 'replay every dead letter (up to --limit)')
+      .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 1000),
+  )
     .option('--note <text>', 'why (recorded)')
-    .option('--by <name>', 'who replays (recorded)', who() ?? undefined)
     .option('--json', 'print { replayed: [ids], skipped: [{ id, reason }] }')
     .action(
       action(
         async (
           ids: string[],
-          opts: { pipeline?: string; destination?: string; all?: boolean; limit: number; note?: string; by?: string; json?: boolean },
+          opts: ActingOptions & { pipeline?: string; destination?: string; all?: boolean; limit: number; note?: string; json?: boolean },
           cmd: Command,
         ) => {
           if (ids.length === 0 && !opts.all && !opts.pipeline && !opts.destination)
             throw new AirlockError('USAGE', 'name dead-letter ids, or --pipeline/--destination, or --all');
-          const out = await withRuntime(cmd, (rt) =>
+          const out = await withRuntime(cmd, async (rt) =>
             replayDeadLetters(
               rt,
               ids.length > 0 ? { ids: ids.map(idArg) } : { pipeline: opts.pipeline, destination: opts.destination, limit: opts.limit },
-              { by: opts.by ?? null, note: opts.note },
+              { actor: await actingAs(rt, opts), note: opts.note },
             ),
           );
           if (opts.json) return printJson(out);
@@ -110,15 +111,16 @@ export function registerDeliveryCommands(program: Command): void {
       ),
     );
 
-  deliveries
-    .command('discard <id>')
-    .description('give up on a dead letter, with a reason (audited; its review case is resolved)')
-    .requiredOption('--reason <text>', 'why it will never be delivered')
-    .option('--by <name>', 'who discards (recorded)', who() ?? undefined)
+  addActingOptions(
+    deliveries
+      .command('discard <id>')
+      .description('give up on a dead letter, with a reason (audited; its review case is resolved)')
+      .requiredOption('--reason <text>', 'why it will never be delivered'),
+  )
     .option('--json', 'print the dead letter as discarded')
     .action(
-      action(async (id: string, opts: { reason: string; by?: string; json?: boolean }, cmd: Command) => {
-        const d = await withRuntime(cmd, (rt) => discardDeadLetter(rt, idArg(id), { by: opts.by ?? null, reason: opts.reason }));
+      action(async (id: string, opts: ActingOptions & { reason: string; json?: boolean }, cmd: Command) => {
+        const d = await withRuntime(cmd, async (rt) => discardDeadLetter(rt, idArg(id), { actor: await actingAs(rt, opts), reason: opts.reason }));
         if (opts.json) return printJson(d);
         process.stdout.write(`dead letter #${d.id} (${d.pipeline}/${d.record_id} → ${d.destination}) discarded\n`);
       }),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../errors.js';
 import { discardQuarantined, listQuarantine, releaseQuarantined, showQuarantined } from '../pipeline/quarantine.js';
-import { pipelineName, readJsonFile, who, withRuntime } from './admin.js';
+import { type ActingOptions, actingAs, addActingOptions, pipelineName, readJsonFile, withRuntime } from './admin.js';
 import { action, printJson } from './output.js';
 
 /** `quarantine list|show|release|discard`: records the contract gate held back, for a person to decide. */
@@ -47,19 +47,21 @@ export function registerQuarantineCommands(program: Command): void {
       }),
     );
 
-  q.command('release')
-    .description('check the record again against the contract in force and, if it passes, send it on to scoring')
-    .argument('<id>', 'the record id')
-    .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)')
-    .option('--edit <file>', 'release this corrected record (a JSON file) instead; the received body is kept beside it')
-    .option('--by <name>', 'who releases (recorded; default: AIRLOCK_USER or USER)')
+  addActingOptions(
+    q
+      .command('release')
+      .description('check the record again against the contract in force and, if it passes, send it on to scoring')
+      .argument('<id>', 'the record id')
+      .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)')
+      .option('--edit <file>', 'release this corrected record (a JSON file) instead; the received body is kept beside it'),
+  )
     .option('--note <text>', 'why (recorded)')
     .option('--json', 'print { pipeline, id, status, released, violations }')
     .action(
-      action(async (id: string, opts: { pipeline?: string; edit?: string; by?: string; note?: string; json?: boolean }, cmd: Command) => {
+      action(async (id: string, opts: ActingOptions & { pipeline?: string; edit?: string; note?: string; json?: boolean }, cmd: Command) => {
         const body = opts.edit ? readJsonFile(opts.edit, 'the edited record') : undefined;
-        const out = await withRuntime(cmd, (rt) =>
-          releaseQuarantined(rt, pipelineName(rt, opts.pipeline), id, { by: opts.by ?? who(), note: opts.note, body }),
+        const out = await withRuntime(cmd, async (rt) =>
+          releaseQuarantined(rt, pipelineName(rt, opts.pipeline), id, { actor: await actingAs(rt, opts), note: opts.note, body }),
         );
         if (opts.json) printJson(out);
         else if (out.released) process.stdout.write(`${out.pipeline}/${out.id} released: ${out.status}\n`);
@@ -72,17 +74,19 @@ export function registerQuarantineCommands(program: Command): void {
       }),
     );
 
-  q.command('discard')
-    .description('throw the record away, with a reason (it stays in the database, discarded, with its trail)')
-    .argument('<id>', 'the record id')
-    .requiredOption('--reason <text>', 'why (required, recorded)')
-    .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)')
-    .option('--by <name>', 'who discards (recorded; default: AIRLOCK_USER or USER)')
+  addActingOptions(
+    q
+      .command('discard')
+      .description('throw the record away, with a reason (it stays in the database, discarded, with its trail)')
+      .argument('<id>', 'the record id')
+      .requiredOption('--reason <text>', 'why (required, recorded)')
+      .option('-p, --pipeline <name>', 'the pipeline (default: the only one in the config)'),
+  )
     .option('--json', 'print { pipeline, id, status }')
     .action(
-      action(async (id: string, opts: { pipeline?: string; reason: string; by?: string; json?: boolean }, cmd: Command) => {
-        const out = await withRuntime(cmd, (rt) =>
-          discardQuarantined(rt, pipelineName(rt, opts.pipeline), id, { by: opts.by ?? who(), reason: opts.reason }),
+      action(async (id: string, opts: ActingOptions & { pipeline?: string; reason: string; json?: boolean }, cmd: Command) => {
+        const out = await withRuntime(cmd, async (rt) =>
+          discardQuarantined(rt, pipelineName(rt, opts.pipeline), id, { actor: await actingAs(rt, opts), reason: opts.reason }),
         );
         if (opts.json) return printJson(out);
         process.stdout.write(`${out.pipeline}/${out.id} discarded\n`);

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AirlockError } from '../errors.js';
+import { type Actor, checkRecordCaseAct } from '../review/case-authority.js';
 import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
 import { caseReasonOf, decision, deliveryResponse, eventDetail, rateSignal, recordBody } from '../store/codecs.js';
@@ -145,7 +146,7 @@ export interface ReplaySelection {
  * max age start over), the record goes from dead_lettered back to decided until delivered, and the open
  * dead_letter case is resolved as replayed. Each is audited as a `delivery_replayed` event on its record.
  */
-export async function replayDeadLetters(rt: Runtime, sel: ReplaySelection, opts: { by: string | null; note?: string }) {
+export async function replayDeadLetters(rt: Runtime, sel: ReplaySelection, opts: { actor: Actor; note?: string }) {
   const { db } = rt.store;
   let ids = sel.ids;
   if (!ids) {
@@ -176,7 +177,7 @@ export async function replayDeadLetters(rt: Runtime, sel: ReplaySelection, opts:
   return { replayed, skipped };
 }
 
-async function replayOne(rt: Runtime, id: number, opts: { by: string | null; note?: string }): Promise<void> {
+async function replayOne(rt: Runtime, id: number, opts: { actor: Actor; note?: string }): Promise<void> {
   const { kind } = rt.store;
   const now = rt.clock.now();
   await rt.store.db.transaction().execute(async (trx) => {
@@ -186,6 +187,16 @@ async function replayOne(rt: Runtime, id: number, opts: { by: string | null; not
     if (d.status !== 'dead_lettered') throw new AirlockError('CONFLICT', `delivery ${id} is ${d.status}, not dead-lettered`);
     if (!rt.config.pipelines[d.pipeline]?.destinations[d.destination])
       throw new AirlockError('CONFLICT', `destination ${d.destination} of pipeline ${d.pipeline} is no longer in the config`);
+    // Replaying is approving the record's dead-letter case, whichever door it comes through (a lead's call by default).
+    await checkRecordCaseAct(
+      trx,
+      rt.config,
+      opts.actor,
+      { pipeline: d.pipeline, recordId: d.record_id, type: 'dead_letter' },
+      'approve',
+      { before: recordBody.tryDecode(record?.body ?? null) ?? {} },
+      now,
+    );
     await trx
       .updateTable('deliveries')
       .set({
@@ -210,7 +221,7 @@ async function replayOne(rt: Runtime, id: number, opts: { by: string | null; not
         .execute();
     }
     for (const c of await openDeadLetterCases(trx, d.pipeline, d.record_id, d.destination))
-      await resolveCase(trx, c, { label: 'replayed', by: opts.by ?? undefined, note: opts.note }, now);
+      await resolveCase(trx, c, { label: 'replayed', by: opts.actor.name, note: opts.note }, now);
     await appendEvents(
       trx,
       [
@@ -222,7 +233,7 @@ async function replayOne(rt: Runtime, id: number, opts: { by: string | null; not
           detail: {
             destination: d.destination,
             delivery: id,
-            by: opts.by,
+            by: opts.actor.name,
             note: opts.note ?? null,
             previous_attempts: d.attempts,
             previous_status: d.last_status,
@@ -236,19 +247,28 @@ async function replayOne(rt: Runtime, id: number, opts: { by: string | null; not
 }
 
 /** Gives up on a dead letter with a person's reason; the record stays dead_lettered, its case is resolved. */
-export async function discardDeadLetter(rt: Runtime, id: number, opts: { by: string | null; reason: string }) {
+export async function discardDeadLetter(rt: Runtime, id: number, opts: { actor: Actor; reason: string }) {
   if (typeof opts.reason !== 'string' || opts.reason.trim() === '')
     throw new AirlockError('BAD_REQUEST', 'discarding a dead letter needs a "reason"');
   const { kind } = rt.store;
   const now = rt.clock.now();
   await rt.store.db.transaction().execute(async (trx) => {
     const first = await getDelivery(trx, id);
-    await lockRecord(trx, kind, first.pipeline, first.record_id);
+    const record = await lockRecord(trx, kind, first.pipeline, first.record_id);
     const d = await getDelivery(trx, id);
     if (d.status !== 'dead_lettered') throw new AirlockError('CONFLICT', `delivery ${id} is ${d.status}, not dead-lettered`);
+    await checkRecordCaseAct(
+      trx,
+      rt.config,
+      opts.actor,
+      { pipeline: d.pipeline, recordId: d.record_id, type: 'dead_letter' },
+      'reject',
+      { before: recordBody.tryDecode(record?.body ?? null) ?? {} },
+      now,
+    );
     await trx.updateTable('deliveries').set({ status: 'discarded', updated_at: now }).where('seq', '=', id).execute();
     for (const c of await openDeadLetterCases(trx, d.pipeline, d.record_id, d.destination))
-      await resolveCase(trx, c, { label: 'discarded', by: opts.by ?? undefined, note: opts.reason }, now);
+      await resolveCase(trx, c, { label: 'discarded', by: opts.actor.name, note: opts.reason }, now);
     await appendEvents(
       trx,
       [
@@ -257,7 +277,7 @@ export async function discardDeadLetter(rt: Runtime, id: number, opts: { by: str
           recordId: d.record_id,
           at: now,
           kind: 'delivery_discarded',
-          detail: { destination: d.destination, delivery: id, by: opts.by, reason: opts.reason },
+          detail: { destination: d.destination, delivery: id, by: opts.actor.name, reason: opts.reason },
         },
       ],
       kind,

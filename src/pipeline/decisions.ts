@@ -7,7 +7,7 @@ import { consensus, verdictOutcome } from '../review/agreement.js';
 import { allowedActions, mayAct } from '../review/authority.js';
 import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
-import { holderOf, type Reviewer } from '../review/queue.js';
+import { type Actor, checkCaseAct } from '../review/case-authority.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, resolveCase } from '../store/cases.js';
 import { decision as decisionColumn, prediction as predictionColumn, recordBody } from '../store/codecs.js';
@@ -66,7 +66,7 @@ function modelLabelOf(record: { prediction: string | null } | undefined): string
 }
 
 /** What a reviewer may do on a case now (for the console's buttons), with the record's values for the limits. */
-export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Reviewer): Promise<ReviewAction[]> {
+export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Actor): Promise<ReviewAction[]> {
   if (c.status !== 'open') return [];
   if (c.state === 'needs_adjudication' && r.role === 'reviewer') return [];
   const record = await rt.store.db
@@ -84,7 +84,7 @@ export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Reviewer): Pr
  * decided, waiting for more reviews or a lead's adjudication, waiting for information (its SLA clock paused), or
  * escalated to the backup team.
  */
-export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, body: Record<string, unknown>): Promise<ActionOutcome> {
+export async function actOnCase(rt: Runtime, caseId: number, actor: Actor, body: Record<string, unknown>): Promise<ActionOutcome> {
   const db = rt.store.db;
   const peek = await getCase(db, caseId);
   if (!peek) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
@@ -102,7 +102,7 @@ export async function actOnCase(rt: Runtime, caseId: number, actor: Reviewer, bo
       body,
       caseTypeDefinition(c.type).approve === 'confirm' && record?.decision ? decisionColumn.decode(record.decision).label : modelLabel,
     );
-    checkMayAct(rt, c, actor, d, record ? recordBody.decode(record.body) : {}, now);
+    await checkCaseAct(trx, rt.config, actor, c, d.action, { before: record ? recordBody.decode(record.body) : {} }, now);
     const before = { state: c.state, owner: c.owner, claimed_by: c.claimed_by };
     const set: Record<string, unknown> = {};
     if (c.first_action_at === null) set.first_action_at = now;
@@ -172,26 +172,13 @@ async function lockCase(trx: Kysely<Tables>, rt: Runtime, caseId: number): Promi
   return c;
 }
 
-function checkMayAct(rt: Runtime, c: ReviewCaseRow, actor: Reviewer, d: CaseDecision, recordBody: unknown, now: number): void {
-  const holder = holderOf(c, now);
-  if (holder && holder !== actor.name && actor.role !== 'lead' && actor.role !== 'admin') {
-    throw new AirlockError('CONFLICT', `review case ${c.id} is held by ${holder} until ${new Date(Number(c.lease_until)).toISOString()}`);
-  }
-  if (c.state === 'needs_adjudication' && actor.role !== 'lead' && actor.role !== 'admin') {
-    throw new AirlockError('FORBIDDEN', `review case ${c.id} waits for a lead to adjudicate: its reviewers disagreed`);
-  }
-  const ct = caseTypeOf(rt.config.pipelines[c.pipeline], c.type);
-  const ok = mayAct(actor.role, ct, d.action, recordBody);
-  if (!ok.allowed) throw new AirlockError('FORBIDDEN', `${actor.name} may not ${d.action} case ${c.id}: ${ok.reason}`);
-}
-
 /** approve / relabel / reject: one more verdict; resolves the case when the required reviews agree (or a lead adjudicates). */
 async function decide(
   trx: Kysely<Tables>,
   rt: Runtime,
   c: ReviewCaseRow,
   pipeline: PipelineConfig,
-  actor: Reviewer,
+  actor: Actor,
   d: CaseDecision,
   modelLabel: string | null,
   now: number,
@@ -207,11 +194,19 @@ async function decide(
   const adjudicating = c.state === 'needs_adjudication';
   const ct = caseTypeOf(pipeline, c.type);
   if (!adjudicating && Number(c.reviews_required) > 1) {
-    const verdicts = (
-      await trx.selectFrom('case_actions').select(['action', 'label']).where('case_id', '=', Number(c.id)).orderBy('id').execute()
-    )
-      .map((a) => verdictOutcome({ action: a.action, label: a.label }, modelLabel))
-      .filter((v): v is string => v !== null);
+    // One verdict per person, their latest: authorize() refuses a second verdict from one person, and the count
+    // holds even for rows written before it did.
+    const latest = new Map<string, string>();
+    for (const a of await trx
+      .selectFrom('case_actions')
+      .select(['actor', 'action', 'label'])
+      .where('case_id', '=', Number(c.id))
+      .orderBy('id')
+      .execute()) {
+      const v = verdictOutcome({ action: a.action, label: a.label }, modelLabel);
+      if (v !== null) latest.set(a.actor, v);
+    }
+    const verdicts = [...latest.values()];
     const cons = consensus(verdicts, ct.reviews);
     if (cons.status === 'pending') {
       Object.assign(set, { claimed_by: null, lease_until: null });
@@ -260,8 +255,12 @@ async function decide(
   return 'resolved';
 }
 
-/** Quarantine, schema-halt and dead-letter cases: approve releases / accepts / replays, reject discards / rejects / discards (through their services). */
-async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer, body: Record<string, unknown>): Promise<ActionOutcome> {
+/**
+ * Quarantine, schema-halt and dead-letter cases: approve releases / accepts / replays, reject discards / rejects /
+ * discards, through their services — which authorize the actor themselves, as they do when their own routes or the
+ * CLI call them.
+ */
+async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Actor, body: Record<string, unknown>): Promise<ActionOutcome> {
   if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${c.id} is already ${c.status}`);
   const d = parseDecision({ action: body.action ?? 'approve', ...body }, null);
   const now = rt.clock.now();
@@ -271,9 +270,9 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
     .where('pipeline', '=', c.pipeline)
     .where('id', '=', c.record_id)
     .executeTakeFirst();
-  checkMayAct(rt, c, actor, d, record ? recordBody.decode(record.body) : {}, now);
   const base = { case_id: Number(c.id), action: d.action, pipeline: c.pipeline, record_id: c.record_id };
   if (d.action === 'request_info' || d.action === 'escalate') {
+    await checkCaseAct(rt.store.db, rt.config, actor, c, d.action, { before: record ? recordBody.decode(record.body) : {} }, now);
     const pipeline = rt.config.pipelines[c.pipeline];
     const set =
       d.action === 'request_info'
@@ -326,17 +325,17 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
         .execute()
     ).map((r) => Number(r.seq));
     if (seqs.length === 0) throw new AirlockError('CONFLICT', `record ${c.record_id} has no dead letter left`);
-    if (d.action === 'approve') await replayDeadLetters(rt, { ids: seqs }, { by: actor.name, note: d.reason });
-    else if (d.action === 'reject') for (const id of seqs) await discardDeadLetter(rt, id, { by: actor.name, reason: d.reason ?? '' });
+    if (d.action === 'approve') await replayDeadLetters(rt, { ids: seqs }, { actor, note: d.reason });
+    else if (d.action === 'reject') for (const id of seqs) await discardDeadLetter(rt, id, { actor, reason: d.reason ?? '' });
     else throw refused();
   } else if (type.approve === 'accept_change') {
-    if (d.action === 'approve') await acceptHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
-    else if (d.action === 'reject') await rejectHalt(rt, c.pipeline, { by: actor.name, note: d.reason });
+    if (d.action === 'approve') await acceptHalt(rt, c.pipeline, { actor, note: d.reason });
+    else if (d.action === 'reject') await rejectHalt(rt, c.pipeline, { actor, note: d.reason });
     else throw refused();
   } else if (d.action === 'approve' || d.action === 'relabel') {
     // A quarantine case: approve (or relabel) releases the record, reject discards it.
     const edited = body.record;
-    const out = await releaseQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, note: d.reason, body: edited });
+    const out = await releaseQuarantined(rt, c.pipeline, c.record_id, { actor, note: d.reason, body: edited, action: d.action });
     if (!out.released) {
       throw new AirlockError(
         'CONTRACT_VIOLATION',
@@ -347,14 +346,14 @@ async function actOnBoundaryCase(rt: Runtime, c: ReviewCaseRow, actor: Reviewer,
       );
     }
   } else {
-    await discardQuarantined(rt, c.pipeline, c.record_id, { by: actor.name, reason: d.reason ?? '' });
+    await discardQuarantined(rt, c.pipeline, c.record_id, { actor, reason: d.reason ?? '' });
   }
   await recordAction(rt.store.db, c, actor, d, now);
   return { ...base, case_state: 'resolved' };
 }
 
 /** One row of the case's action log: who did what, when, and why. */
-async function recordAction(db: Kysely<Tables>, c: ReviewCaseRow, actor: Reviewer, d: CaseDecision, now: number): Promise<void> {
+async function recordAction(db: Kysely<Tables>, c: ReviewCaseRow, actor: Actor, d: CaseDecision, now: number): Promise<void> {
   await db
     .insertInto('case_actions')
     .values({

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { evolveContract } from '../contract/evolve.js';
 import { compileContract } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
+import { type Actor, checkCaseAct, checkRecordCaseAct } from '../review/case-authority.js';
 import { newCase } from '../review/cases.js';
 import type { Runtime } from '../runtime/context.js';
 import { insertCases, resolveCase } from '../store/cases.js';
@@ -123,7 +124,8 @@ function bodyOf(r: RecordRow): unknown {
 }
 
 export interface HaltDecision {
-  by: string | null;
+  /** Who decides: authorized on the halt's schema_halt case (a lead's call by default). */
+  actor: Actor;
   note?: string;
   /** Accept: the new contract a person wrote, instead of the one Airlock derives from the records. */
   schema?: object;
@@ -155,6 +157,7 @@ export async function acceptHalt(rt: Runtime, pipelineName: string, d: HaltDecis
   const out = await rt.store.db.transaction().execute(async (trx) => {
     const halt = await openHalt(trx, pipelineName, rt.store.kind, true);
     if (!halt) throw new AirlockError('CONFLICT', `pipeline ${pipelineName} is not halted`);
+    await checkHaltAct(trx, rt, halt, d.actor, 'approve', now);
     const active = await activeContract(trx, pipeline);
     if (!active) throw new AirlockError('CONFLICT', `pipeline ${pipelineName} has no contract`);
     const showing = await recordsShowingChange(trx, halt, ['halted', 'quarantined']);
@@ -183,15 +186,15 @@ export async function acceptHalt(rt: Runtime, pipelineName: string, d: HaltDecis
         schema: contractSchema.encodeCanonical(schema),
         source: 'accepted',
         now,
-        by: d.by,
+        by: d.actor.name,
         note: d.note ?? (known ? `same as version ${known.version}` : `accepted halt #${halt.id}: ${halt.kind} on ${halt.field}`),
       });
     }
     const released = showing.filter((r) => r.status === 'quarantined');
-    await releaseForRegate(trx, rt, released, now, { by: d.by, note: `change accepted (halt #${halt.id})` });
-    await resolveHaltCases(trx, pipelineName, halt, { label: 'accepted', by: d.by ?? undefined, note: d.note }, now);
+    await releaseForRegate(trx, rt, released, now, { by: d.actor.name, note: `change accepted (halt #${halt.id})` });
+    await resolveHaltCases(trx, pipelineName, halt, { label: 'accepted', by: d.actor.name, note: d.note }, now);
     const resolution = { version, changes, released: released.length, note: d.note ?? null };
-    if (!(await resolveHalt(trx, Number(halt.id), 'accepted', d.by, resolution, now))) {
+    if (!(await resolveHalt(trx, Number(halt.id), 'accepted', d.actor.name, resolution, now))) {
       throw new AirlockError('CONFLICT', `halt #${halt.id} of ${pipelineName} was decided by someone else`);
     }
     await appendEvents(
@@ -202,7 +205,7 @@ export async function acceptHalt(rt: Runtime, pipelineName: string, d: HaltDecis
           recordId: '',
           at: now,
           kind: 'contract_accepted',
-          detail: { halt: Number(halt.id), version, changes, by: d.by },
+          detail: { halt: Number(halt.id), version, changes, by: d.actor.name },
         },
       ],
       rt.store.kind,
@@ -224,6 +227,7 @@ export async function rejectHalt(rt: Runtime, pipelineName: string, d: HaltDecis
   const out = await rt.store.db.transaction().execute(async (trx) => {
     const halt = await openHalt(trx, pipelineName, rt.store.kind, true);
     if (!halt) throw new AirlockError('CONFLICT', `pipeline ${pipelineName} is not halted`);
+    await checkHaltAct(trx, rt, halt, d.actor, 'reject', now);
     const showing = await recordsShowingChange(trx, halt, ['halted']);
     for (const r of showing) {
       await trx
@@ -247,12 +251,12 @@ export async function rejectHalt(rt: Runtime, pipelineName: string, d: HaltDecis
         recordId: r.id,
         at: now,
         kind: 'quarantined',
-        detail: { reason: 'change rejected', halt: Number(halt.id), change: { kind: halt.kind, field: halt.field }, by: d.by },
+        detail: { reason: 'change rejected', halt: Number(halt.id), change: { kind: halt.kind, field: halt.field }, by: d.actor.name },
       })),
       rt.store.kind,
     );
-    await resolveHaltCases(trx, pipelineName, halt, { label: 'rejected', by: d.by ?? undefined, note: d.note }, now);
-    if (!(await resolveHalt(trx, Number(halt.id), 'rejected', d.by, { quarantined: showing.length, note: d.note ?? null }, now))) {
+    await resolveHaltCases(trx, pipelineName, halt, { label: 'rejected', by: d.actor.name, note: d.note }, now);
+    if (!(await resolveHalt(trx, Number(halt.id), 'rejected', d.actor.name, { quarantined: showing.length, note: d.note ?? null }, now))) {
       throw new AirlockError('CONFLICT', `halt #${halt.id} of ${pipelineName} was decided by someone else`);
     }
     return { halt: Number(halt.id), quarantined: showing.length };
@@ -293,6 +297,20 @@ async function releaseForRegate(
     records.map((r) => ({ pipeline: r.pipeline, recordId: r.id, at: now, kind: 'released', detail: { by: who.by, reason: who.note } })),
     rt.store.kind,
   );
+}
+
+/** Accepting (approve) or rejecting a halt is acting on its schema_halt case, whichever door it comes through. */
+async function checkHaltAct(trx: Kysely<Tables>, rt: Runtime, halt: HaltRow, actor: Actor, action: 'approve' | 'reject', now: number) {
+  const open = await trx
+    .selectFrom('review_cases')
+    .selectAll()
+    .where('pipeline', '=', halt.pipeline)
+    .where('type', '=', 'schema_halt')
+    .where('status', '=', 'open')
+    .execute();
+  const c = open.find((x) => caseReasonOf('schema_halt', x.reason).halt === Number(halt.id));
+  if (c) await checkCaseAct(trx, rt.config, actor, c, action, { before: {} }, now);
+  else await checkRecordCaseAct(trx, rt.config, actor, { pipeline: halt.pipeline, recordId: '', type: 'schema_halt' }, action, { before: {} }, now);
 }
 
 async function resolveHaltCases(

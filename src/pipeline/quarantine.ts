@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson, type Violation } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
+import { type Actor, checkRecordCaseAct } from '../review/case-authority.js';
 import type { Runtime } from '../runtime/context.js';
 import { resolveCase } from '../store/cases.js';
 import { eventDetail, recordBody, violations, violationView } from '../store/codecs.js';
@@ -120,7 +121,7 @@ export async function releaseQuarantined(
   rt: Runtime,
   pipelineName: string,
   id: string,
-  opts: { by: string | null; body?: unknown; note?: string },
+  opts: { actor: Actor; body?: unknown; note?: string; action?: 'approve' | 'relabel' },
 ): Promise<ReleaseResult> {
   const pipeline = rt.config.pipelines[pipelineName];
   if (!pipeline) throw new AirlockError('NOT_FOUND', `pipeline "${pipelineName}" is not in the config`);
@@ -138,6 +139,17 @@ export async function releaseQuarantined(
     if (edited && Object.hasOwn(body, 'id') && String(body.id) !== id) {
       throw new AirlockError('BAD_REQUEST', `the edited record's "id" must stay ${JSON.stringify(id)}`);
     }
+    // Releasing is approving the quarantine case, whichever door it comes through; limits hold on the record as
+    // stored and as it will be delivered.
+    await checkRecordCaseAct(
+      trx,
+      rt.config,
+      opts.actor,
+      { pipeline: pipelineName, recordId: id, type: 'quarantine' },
+      opts.action ?? 'approve',
+      { before: recordBody.tryDecode(r.body) ?? {}, after: edited ? body : undefined },
+      now,
+    );
     const active = await activeContract(trx, pipeline);
     const found: Violation[] =
       body === null || typeof body !== 'object' || Array.isArray(body)
@@ -171,7 +183,7 @@ export async function releaseQuarantined(
       await resolveCase(
         trx,
         caseId,
-        { label: edited ? 'edited_and_released' : 'released', by: opts.by ?? undefined, note: opts.note },
+        { label: edited ? 'edited_and_released' : 'released', by: opts.actor.name, note: opts.note },
         now,
       );
     await appendEvents(
@@ -183,7 +195,7 @@ export async function releaseQuarantined(
           at: now,
           kind: 'released',
           detail: {
-            by: opts.by,
+            by: opts.actor.name,
             edited,
             ...(edited ? { body_hash_before: hashOf(r.body), changed_fields: changedFields(recordBody.decode(r.body), body) } : {}),
             note: opts.note ?? null,
@@ -204,7 +216,7 @@ export async function discardQuarantined(
   rt: Runtime,
   pipelineName: string,
   id: string,
-  opts: { by: string | null; reason: string },
+  opts: { actor: Actor; reason: string },
 ): Promise<{ pipeline: string; id: string; status: 'discarded' }> {
   if (!rt.config.pipelines[pipelineName]) throw new AirlockError('NOT_FOUND', `pipeline "${pipelineName}" is not in the config`);
   if (typeof opts.reason !== 'string' || opts.reason.trim() === '')
@@ -215,6 +227,15 @@ export async function discardQuarantined(
     const r = await lockRecord(trx, kind, pipelineName, id);
     if (!r) throw new AirlockError('NOT_FOUND', `record ${id} does not exist in pipeline ${pipelineName}`);
     if (r.status !== 'quarantined') throw new AirlockError('CONFLICT', `record ${id} is ${r.status}, not quarantined`);
+    await checkRecordCaseAct(
+      trx,
+      rt.config,
+      opts.actor,
+      { pipeline: pipelineName, recordId: id, type: 'quarantine' },
+      'reject',
+      { before: recordBody.tryDecode(r.body) ?? {} },
+      now,
+    );
     await trx
       .updateTable('records')
       .set({ status: 'discarded', updated_at: now })
@@ -222,10 +243,10 @@ export async function discardQuarantined(
       .where('id', '=', id)
       .execute();
     const caseId = await openQuarantineCase(trx, pipelineName, id);
-    if (caseId !== null) await resolveCase(trx, caseId, { label: 'discarded', by: opts.by ?? undefined, note: opts.reason }, now);
+    if (caseId !== null) await resolveCase(trx, caseId, { label: 'discarded', by: opts.actor.name, note: opts.reason }, now);
     await appendEvents(
       trx,
-      [{ pipeline: pipelineName, recordId: id, at: now, kind: 'discarded', detail: { by: opts.by, reason: opts.reason } }],
+      [{ pipeline: pipelineName, recordId: id, at: now, kind: 'discarded', detail: { by: opts.actor.name, reason: opts.reason } }],
       kind,
     );
   });

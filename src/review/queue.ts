@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import type { AccountRole } from '../accounts/users.js';
 import type { AirlockConfig } from '../config/airlock-config.js';
 import { AirlockError } from '../errors.js';
 import type { Runtime } from '../runtime/context.js';
@@ -7,27 +6,17 @@ import { getCase } from '../store/cases.js';
 import { appendEvents } from '../store/events.js';
 import { NO_DEADLINE } from '../store/migrations.js';
 import type { ReviewCaseRow } from '../store/tables.js';
+import { type Actor, checkCaseAct, teamsOf } from './case-authority.js';
 
 /** A claim on a case lasts this long unless the reviewer's page sends a heartbeat (which extends it). */
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 
-export interface Reviewer {
-  name: string;
-  role: AccountRole;
-}
-
-/** The teams a user belongs to (team membership lives in the config). */
-export function teamsOf(config: AirlockConfig, user: string): string[] {
-  return Object.values(config.teams)
-    .filter((t) => t.members.includes(user))
-    .map((t) => t.name);
-}
 
 /**
  * Cases a reviewer may take: leads and admins may take any; a reviewer takes cases owned by one of their teams,
  * by themselves, or by nobody. Viewers and machines take none.
  */
-function ownerFilter(config: AirlockConfig, r: Reviewer): { any: boolean; owners: string[] } | null {
+function ownerFilter(config: AirlockConfig, r: Actor): { any: boolean; owners: string[] } | null {
   if (r.role === 'admin' || r.role === 'lead') return { any: true, owners: [] };
   if (r.role !== 'reviewer') return null;
   return { any: false, owners: [...teamsOf(config, r.name), r.name] };
@@ -48,7 +37,7 @@ export interface QueueFilter {
  */
 export async function claimNextCase(
   rt: Runtime,
-  r: Reviewer,
+  r: Actor,
   f: QueueFilter = {},
   leaseMs = DEFAULT_LEASE_MS,
 ): Promise<ReviewCaseRow | null> {
@@ -106,40 +95,43 @@ export async function claimNextCase(
   return c;
 }
 
-/** Extends the lease of a case the reviewer holds (the page's heartbeat); 409 when someone else holds it now. */
-export async function heartbeat(rt: Runtime, caseId: number, r: Reviewer, leaseMs = DEFAULT_LEASE_MS): Promise<ReviewCaseRow> {
+/**
+ * Extends the lease of a case the reviewer holds (the page's heartbeat), or takes a case nobody holds: the same
+ * rules as a claim (authorize: its owner team, not held by another, not already reviewed by this person). 409 when
+ * someone else holds it now.
+ */
+export async function heartbeat(rt: Runtime, caseId: number, r: Actor, leaseMs = DEFAULT_LEASE_MS): Promise<ReviewCaseRow> {
   const now = rt.clock.now();
   const db = rt.store.db;
+  const c = await getCase(db, caseId);
+  if (!c) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
+  await checkCaseAct(db, rt.config, r, c, 'hold', { before: undefined }, now);
   const res = await db
     .updateTable('review_cases')
-    .set({ lease_until: now + leaseMs })
+    .set({ lease_until: now + leaseMs, claimed_by: r.name })
     .where('id', '=', caseId)
     .where('status', '=', 'open')
     .where((eb) => eb.or([eb('claimed_by', '=', r.name), eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .executeTakeFirst();
   if (Number(res.numUpdatedRows) === 0) {
-    const c = await getCase(db, caseId);
-    if (!c) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
-    if (c.status !== 'open') throw new AirlockError('CONFLICT', `review case ${caseId} is already ${c.status}`);
+    // Taken or decided between the check and the update.
+    const now2 = await getCase(db, caseId);
+    if (!now2 || now2.status !== 'open') throw new AirlockError('CONFLICT', `review case ${caseId} is already ${now2?.status ?? 'gone'}`);
     throw new AirlockError(
       'CONFLICT',
-      `review case ${caseId} is held by ${c.claimed_by} until ${new Date(Number(c.lease_until)).toISOString()}`,
+      `review case ${caseId} is held by ${now2.claimed_by} until ${new Date(Number(now2.lease_until)).toISOString()}`,
     );
   }
-  // Taking over an expired lease makes it yours.
-  await db.updateTable('review_cases').set({ claimed_by: r.name }).where('id', '=', caseId).execute();
   return (await getCase(db, caseId)) as ReviewCaseRow;
 }
 
-/** Gives a held case back to the queue. */
-export async function releaseClaim(rt: Runtime, caseId: number, r: Reviewer): Promise<void> {
+/** Gives a held case back to the queue (its holder, or a lead or an admin). */
+export async function releaseClaim(rt: Runtime, caseId: number, r: Actor): Promise<void> {
   const db = rt.store.db;
   const c = await getCase(db, caseId);
   if (!c) throw new AirlockError('NOT_FOUND', `review case ${caseId} does not exist`);
   const now = rt.clock.now();
-  if (c.claimed_by !== r.name && r.role !== 'admin' && r.role !== 'lead') {
-    throw new AirlockError('CONFLICT', `review case ${caseId} is not held by ${r.name}`);
-  }
+  await checkCaseAct(db, rt.config, r, c, 'release', { before: undefined }, now);
   await db.updateTable('review_cases').set({ claimed_by: null, lease_until: null }).where('id', '=', caseId).execute();
   await appendEvents(
     db,

@@ -4,6 +4,7 @@ import { sessionUser } from '../accounts/sessions.js';
 import { type TokenGrant, tokenUser } from '../accounts/tokens.js';
 import type { AccountRole } from '../accounts/users.js';
 import { AirlockError } from '../errors.js';
+import type { Actor } from '../review/case-authority.js';
 import type { Runtime } from '../runtime/context.js';
 import { CONSOLE_PAGE, type GuardedAccess, type RouteAccess } from './access.js';
 import { CONSOLE_ASSETS } from './console.js';
@@ -66,6 +67,12 @@ export function actorOf(req: FastifyRequest, claimed?: unknown): string | null {
   const p = req.principal;
   if (!p || p.via === 'auth_off') return typeof claimed === 'string' && claimed.length > 0 ? claimed : null;
   return p.name;
+}
+
+/** The person acting: the signed-in user with their role (with auth off: the `by` the client names, as an admin). */
+export function callerOf(req: FastifyRequest, claimed?: unknown): Actor {
+  const p = req.principal as Principal;
+  return { name: actorOf(req, claimed) ?? p.name, role: p.role };
 }
 
 /** Resolves the caller from a bearer token or a session cookie (with a CSRF token on writes), or answers 401/403. */

@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime/context.js';
 import { LEADS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, knownPipeline, PipelineParam } from './api.js';
-import { actorOf } from './auth.js';
+import { callerOf } from './auth.js';
 import { ContractHistory, HaltOutcome, HaltStatus } from './schemas/contracts.js';
 
 const Params = Type.Object({ pipeline: PipelineParam });
@@ -80,7 +80,7 @@ export function registerContractRoutes(app: Api, rt: Runtime): void {
     },
     async (req) => {
       const body = req.body;
-      return acceptHalt(rt, knownPipeline(rt, req.params.pipeline), { by: actorOf(req, body.by), note: body.note, schema: body.contract });
+      return acceptHalt(rt, knownPipeline(rt, req.params.pipeline), { actor: callerOf(req, body.by), note: body.note, schema: body.contract });
     },
   );
 
@@ -100,6 +100,6 @@ export function registerContractRoutes(app: Api, rt: Runtime): void {
       },
       config: { access: write(LEADS) },
     },
-    async (req) => rejectHalt(rt, knownPipeline(rt, req.params.pipeline), { by: actorOf(req, req.body.by), note: req.body.note }),
+    async (req) => rejectHalt(rt, knownPipeline(rt, req.params.pipeline), { actor: callerOf(req, req.body.by), note: req.body.note }),
   );
 }

@@ -6,7 +6,8 @@ import type { Runtime } from '../runtime/context.js';
 import { DECIDERS, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, positiveId } from './api.js';
-import { reviewerOf } from './review-routes.js';
+import { callerOf } from './auth.js';
+
 import type { RecordView } from './schemas/records.js';
 import { BulkResult, DecidedRecord, ReviewAction } from './schemas/review.js';
 
@@ -47,7 +48,7 @@ export function registerDecisionRoutes(app: Api, rt: Runtime): void {
     },
     async (req) => {
       const body = req.body;
-      const out = await actOnCase(rt, positiveId(req.params.id, 'review case'), reviewerOf(req, body.by), body);
+      const out = await actOnCase(rt, positiveId(req.params.id, 'review case'), callerOf(req, body.by), body);
       rt.wake();
       const record = (await getRecordView(rt, out.pipeline, out.record_id, { role: req.principal?.role })) as RecordView;
       return { ...record, case_outcome: out };
@@ -77,7 +78,7 @@ export function registerDecisionRoutes(app: Api, rt: Runtime): void {
     },
     async (req) => {
       const { ids, ...decision } = req.body;
-      const me = reviewerOf(req, decision.by);
+      const me = callerOf(req, decision.by);
       const results = [];
       for (const raw of ids) {
         const id = Number(raw);

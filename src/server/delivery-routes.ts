@@ -10,7 +10,7 @@ import { getRecord } from '../store/records.js';
 import { LEADS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, positiveId } from './api.js';
-import { actorOf } from './auth.js';
+import { callerOf } from './auth.js';
 import { Activity, DeadLetterDetail, DeadLetterList, DestinationList, ReplayResult } from './schemas/delivery.js';
 
 const DeadLetterParams = Type.Object({ id: Type.String({ description: 'A dead letter (delivery) id, a positive whole number.' }) });
@@ -170,7 +170,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
     },
     async (req) => {
       const id = positiveId(req.params.id, 'dead letter');
-      await replayDeadLetters(rt, { ids: [id] }, { by: actorOf(req, req.body.by), note: req.body.note });
+      await replayDeadLetters(rt, { ids: [id] }, { actor: callerOf(req, req.body.by), note: req.body.note });
       return typed(await showDeadLetter(rt, id));
     },
   );
@@ -202,7 +202,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
       return replayDeadLetters(
         rt,
         { ids: body.ids, pipeline: body.pipeline, destination: body.destination, limit: body.limit },
-        { by: actorOf(req, body.by), note: body.note },
+        { actor: callerOf(req, body.by), note: body.note },
       );
     },
   );
@@ -226,7 +226,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
     async (req) =>
       typed(
         await discardDeadLetter(rt, positiveId(req.params.id, 'dead letter'), {
-          by: actorOf(req, req.body.by),
+          actor: callerOf(req, req.body.by),
           reason: req.body.reason ?? '',
         }),
       ),

@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime/context.js';
 import { DECIDERS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, knownPipeline, PipelineParam, type Same } from './api.js';
-import { actorOf } from './auth.js';
+import { callerOf } from './auth.js';
 import { ViolationKind } from './schemas/common.js';
 import { Discarded, QuarantineDetail, QuarantineList, ReleaseResult } from './schemas/quarantine.js';
 
@@ -86,7 +86,7 @@ export function registerQuarantineRoutes(app: Api, rt: Runtime): void {
     async (req, reply) => {
       const body = req.body;
       const out = await releaseQuarantined(rt, knownPipeline(rt, req.params.pipeline), req.params.id, {
-        by: actorOf(req, body.by),
+        actor: callerOf(req, body.by),
         note: body.note,
         body: body.record,
       });
@@ -113,7 +113,7 @@ export function registerQuarantineRoutes(app: Api, rt: Runtime): void {
     },
     async (req) =>
       discardQuarantined(rt, knownPipeline(rt, req.params.pipeline), req.params.id, {
-        by: actorOf(req, req.body.by),
+        actor: callerOf(req, req.body.by),
         reason: req.body.reason ?? '',
       }),
   );

@@ -7,14 +7,16 @@ import { caseView, getRecordView } from '../pipeline/view.js';
 import { authorityMatrix, mayAct } from '../review/authority.js';
 import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
-import { claimNextCase, heartbeat, holderOf, type Reviewer, releaseClaim, teamsOf } from '../review/queue.js';
+import { type Actor, teamsOf } from '../review/case-authority.js';
+import { claimNextCase, heartbeat, holderOf, releaseClaim } from '../review/queue.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, listCases } from '../store/cases.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { DECIDERS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, positiveId } from './api.js';
-import { actorOf, type Principal } from './auth.js';
+import { recordBody } from '../store/codecs.js';
+import { callerOf } from './auth.js';
 import type { RecordView } from './schemas/records.js';
 import {
   Authority,
@@ -29,12 +31,6 @@ import {
 const CaseParams = Type.Object({ id: Type.String({ description: 'A review case id (a positive whole number).' }) });
 /** With server.auth: off, the reviewer acting (else the signed-in user). */
 const by = Type.Optional(Type.String({ description: 'With server.auth: off, who acts (else the signed-in user).' }));
-
-/** The acting reviewer: the signed-in user (with auth off: the `by` the client names, as an admin). */
-export function reviewerOf(req: { principal?: Principal }, claimed?: unknown): Reviewer {
-  const p = req.principal as Principal;
-  return { name: actorOf(req as Parameters<typeof actorOf>[0], claimed) ?? p.name, role: p.role };
-}
 
 /** The queue's view of a case: its SLA clocks (pause-adjusted), who holds it and until when. */
 export function queueCaseView(c: ReviewCaseRow, now: number): ReviewCase {
@@ -87,7 +83,7 @@ const NEEDS: Record<ReviewAction, ('label' | 'reason')[]> = Object.fromEntries(
 ) as Record<ReviewAction, ('label' | 'reason')[]>;
 
 /** The actions the reviewer may take on the case now, with what each needs. */
-export async function allowedActionsOf(rt: Runtime, c: ReviewCaseRow, r: Reviewer) {
+export async function allowedActionsOf(rt: Runtime, c: ReviewCaseRow, r: Actor) {
   const allowed = await actionsFor(rt, c, r);
   const t = caseTypeDefinition(c.type).text;
   return {
@@ -140,8 +136,18 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
       const q = req.query;
       const status = q.status === 'resolved' ? 'resolved' : q.status === 'all' ? undefined : 'open';
       const limit = Math.min(1000, Math.max(1, q.limit || 100));
-      let rows = await listCases(db, { status, pipeline: q.pipeline, type: q.type, search: q.q, limit: q.mine || q.team ? 5000 : limit });
-      const me = reviewerOf(req);
+      const me = callerOf(req);
+      // A reviewer finds the cases they may act on: owned by one of their teams, by themselves, or by nobody (the
+      // owner rule of authorize(), src/review/authorize.ts); leads, admins and viewers see every case.
+      const owners = me.role === 'reviewer' ? [...teamsOf(rt.config, me.name), me.name] : undefined;
+      let rows = await listCases(db, {
+        status,
+        pipeline: q.pipeline,
+        type: q.type,
+        search: q.q,
+        owners,
+        limit: q.mine || q.team ? 5000 : limit,
+      });
       const now = rt.clock.now();
       if (q.mine) rows = rows.filter((c) => holderOf(c, now) === me.name);
       if (q.team) {
@@ -187,7 +193,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
       const actions = await db.selectFrom('case_actions').selectAll().where('case_id', '=', Number(c.id)).orderBy('id').execute();
       return {
         ...queueCaseView(c, rt.clock.now()),
-        ...(await allowedActionsOf(rt, c, reviewerOf(req))),
+        ...(await allowedActionsOf(rt, c, callerOf(req))),
         actions: actions.map((a) => ({
           by: a.actor,
           role: a.role,
@@ -216,7 +222,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
     async (req) => {
       const c = await getCase(db, positiveId(req.params.id, 'review case'));
       if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
-      const role = (req.principal as Principal).role;
+      const role = callerOf(req).role;
       const ct = caseTypeOf(rt.config.pipelines[c.pipeline], c.type);
       const record = await db
         .selectFrom('records')
@@ -224,7 +230,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
         .where('pipeline', '=', c.pipeline)
         .where('id', '=', c.record_id)
         .executeTakeFirst();
-      const body = record ? JSON.parse(record.body) : {};
+      const body = record ? recordBody.decode(record.body) : {};
       const row = authorityMatrix(ct).find((r) => r.role === role);
       const refused: Record<string, string> = {};
       for (const a of REVIEW_ACTIONS) {
@@ -254,7 +260,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
     },
     async (req) => {
       const body = req.body;
-      const me = reviewerOf(req, body.by);
+      const me = callerOf(req, body.by);
       const c = await claimNextCase(rt, me, { pipeline: body.pipeline, type: body.type, exclude: body.exclude ?? [] });
       if (!c) return { case: null, message: 'no case is waiting for you' };
       return {
@@ -281,7 +287,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
       config: { access: write(DECIDERS) },
     },
     async (req) => {
-      const c = await heartbeat(rt, positiveId(req.params.id, 'review case'), reviewerOf(req, req.body.by));
+      const c = await heartbeat(rt, positiveId(req.params.id, 'review case'), callerOf(req, req.body.by));
       return queueCaseView(c, rt.clock.now());
     },
   );
@@ -304,7 +310,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
     },
     async (req) => {
       const id = positiveId(req.params.id, 'review case');
-      await releaseClaim(rt, id, reviewerOf(req, req.body.by));
+      await releaseClaim(rt, id, callerOf(req, req.body.by));
       return { case_id: id, released: true as const };
     },
   );

@@ -52,6 +52,8 @@ export interface CaseFilter {
   limit?: number;
   /** Text that the record id or the record's content contains (case-insensitive). */
   search?: string;
+  /** Only cases owned by one of these (or by nobody). */
+  owners?: string[];
 }
 
 export async function listCases(db: Kysely<Tables>, f: CaseFilter): Promise<ReviewCaseRow[]> {
@@ -59,6 +61,10 @@ export async function listCases(db: Kysely<Tables>, f: CaseFilter): Promise<Revi
   if (f.status) q = q.where('review_cases.status', '=', f.status);
   if (f.pipeline) q = q.where('review_cases.pipeline', '=', f.pipeline);
   if (f.type) q = q.where('review_cases.type', '=', f.type);
+  if (f.owners) {
+    const owners = f.owners.length > 0 ? f.owners : [''];
+    q = q.where((eb) => eb.or([eb('review_cases.owner', 'is', null), eb('review_cases.owner', 'in', owners)]));
+  }
   if (f.search) {
     const pattern = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q
