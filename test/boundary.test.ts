@@ -168,7 +168,8 @@ describe.each(backends)('the ingestion boundary on %s: schema-change halt, accep
 
     // A person accepts the change from the CLI, on the same database, while the server runs.
     const accepted = await cli(['contract', 'accept', '--pipeline', 'tickets', '--by', 'dana', '--note', 'upstream v2 naming', '--json']);
-    expect(accepted.stderr).toBe('');
+    // Without --as the CLI acts as an admin, and says so (the only line on stderr).
+    expect(accepted.stderr).toBe('acting as an admin, recorded as dana (give --as USER to act as a person)\n');
     expect(accepted.code).toBe(0);
     const out = JSON.parse(accepted.stdout);
     expect(out).toMatchObject({ decision: 'accepted', version: 2, released: 2, resumed: 51 });

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { findUser } from '../accounts/users.js';
+import { loadConfig } from '../config/load.js';
 import { AirlockError } from '../errors.js';
-import type { Actor } from '../review/case-authority.js';
 import { type Airlock, createAirlock } from '../pipeline/airlock.js';
+import type { Actor } from '../review/case-authority.js';
 import type { Runtime } from '../runtime/context.js';
 import { createLogger } from '../runtime/logger.js';
 

@@ -120,7 +120,9 @@ export function registerDeliveryCommands(program: Command): void {
     .option('--json', 'print the dead letter as discarded')
     .action(
       action(async (id: string, opts: ActingOptions & { reason: string; json?: boolean }, cmd: Command) => {
-        const d = await withRuntime(cmd, async (rt) => discardDeadLetter(rt, idArg(id), { actor: await actingAs(rt, opts), reason: opts.reason }));
+        const d = await withRuntime(cmd, async (rt) =>
+          discardDeadLetter(rt, idArg(id), { actor: await actingAs(rt, opts), reason: opts.reason }),
+        );
         if (opts.json) return printJson(d);
         process.stdout.write(`dead letter #${d.id} (${d.pipeline}/${d.record_id} → ${d.destination}) discarded\n`);
       }),

@@ -58,20 +58,22 @@ export function registerQuarantineCommands(program: Command): void {
     .option('--note <text>', 'why (recorded)')
     .option('--json', 'print { pipeline, id, status, released, violations }')
     .action(
-      action(async (id: string, opts: ActingOptions & { pipeline?: string; edit?: string; note?: string; json?: boolean }, cmd: Command) => {
-        const body = opts.edit ? readJsonFile(opts.edit, 'the edited record') : undefined;
-        const out = await withRuntime(cmd, async (rt) =>
-          releaseQuarantined(rt, pipelineName(rt, opts.pipeline), id, { actor: await actingAs(rt, opts), note: opts.note, body }),
-        );
-        if (opts.json) printJson(out);
-        else if (out.released) process.stdout.write(`${out.pipeline}/${out.id} released: ${out.status}\n`);
-        else {
-          process.stdout.write(
-            `${out.pipeline}/${out.id} still breaks the contract and stays quarantined:\n${out.violations.map((v) => `  ${v.kind} at ${v.path}: ${v.message}\n`).join('')}`,
+      action(
+        async (id: string, opts: ActingOptions & { pipeline?: string; edit?: string; note?: string; json?: boolean }, cmd: Command) => {
+          const body = opts.edit ? readJsonFile(opts.edit, 'the edited record') : undefined;
+          const out = await withRuntime(cmd, async (rt) =>
+            releaseQuarantined(rt, pipelineName(rt, opts.pipeline), id, { actor: await actingAs(rt, opts), note: opts.note, body }),
           );
-        }
-        return out.released ? 0 : 1;
-      }),
+          if (opts.json) printJson(out);
+          else if (out.released) process.stdout.write(`${out.pipeline}/${out.id} released: ${out.status}\n`);
+          else {
+            process.stdout.write(
+              `${out.pipeline}/${out.id} still breaks the contract and stays quarantined:\n${out.violations.map((v) => `  ${v.kind} at ${v.path}: ${v.message}\n`).join('')}`,
+            );
+          }
+          return out.released ? 0 : 1;
+        },
+      ),
     );
 
   addActingOptions(

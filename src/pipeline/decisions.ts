@@ -4,16 +4,15 @@ import { REVIEW_ACTIONS, type ReviewAction } from '../config/sections/review.js'
 import { discardDeadLetter, replayDeadLetters } from '../delivery/dead-letters.js';
 import { AirlockError } from '../errors.js';
 import { consensus, verdictOutcome } from '../review/agreement.js';
-import { allowedActions, mayAct } from '../review/authority.js';
+import { type Actor, authorizationsOf, checkCaseAct } from '../review/case-authority.js';
 import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
-import { type Actor, checkCaseAct } from '../review/case-authority.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, resolveCase } from '../store/cases.js';
 import { decision as decisionColumn, prediction as predictionColumn, recordBody } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
 import { insertLabels } from '../store/labels.js';
-import { lockRecord } from '../store/records.js';
+import { lockRecord, recordBodyOf } from '../store/records.js';
 import type { RecordRow, ReviewCaseRow, Tables } from '../store/tables.js';
 import { acceptHalt, rejectHalt } from './halts.js';
 import { applyDecision } from './lifecycle.js';
@@ -65,17 +64,12 @@ function modelLabelOf(record: { prediction: string | null } | undefined): string
   return typeof p.label === 'string' ? p.label : p.label === undefined ? null : String(p.label);
 }
 
-/** What a reviewer may do on a case now (for the console's buttons), with the record's values for the limits. */
+/** What a person may do on a case now (the console's buttons): every rule of authorize(), on the record's values. */
 export async function actionsFor(rt: Runtime, c: ReviewCaseRow, r: Actor): Promise<ReviewAction[]> {
   if (c.status !== 'open') return [];
-  if (c.state === 'needs_adjudication' && r.role === 'reviewer') return [];
-  const record = await rt.store.db
-    .selectFrom('records')
-    .select('body')
-    .where('pipeline', '=', c.pipeline)
-    .where('id', '=', c.record_id)
-    .executeTakeFirst();
-  return allowedActions(r.role, caseTypeOf(rt.config.pipelines[c.pipeline], c.type), record ? recordBody.decode(record.body) : {});
+  const body = await recordBodyOf(rt.store.db, c.pipeline, c.record_id);
+  const answers = await authorizationsOf(rt.store.db, rt.config, r, c, body ?? {}, rt.clock.now());
+  return REVIEW_ACTIONS.filter((a) => answers[a].allowed);
 }
 
 /**

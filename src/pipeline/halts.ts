@@ -310,7 +310,16 @@ async function checkHaltAct(trx: Kysely<Tables>, rt: Runtime, halt: HaltRow, act
     .execute();
   const c = open.find((x) => caseReasonOf('schema_halt', x.reason).halt === Number(halt.id));
   if (c) await checkCaseAct(trx, rt.config, actor, c, action, { before: {} }, now);
-  else await checkRecordCaseAct(trx, rt.config, actor, { pipeline: halt.pipeline, recordId: '', type: 'schema_halt' }, action, { before: {} }, now);
+  else
+    await checkRecordCaseAct(
+      trx,
+      rt.config,
+      actor,
+      { pipeline: halt.pipeline, recordId: '', type: 'schema_halt' },
+      action,
+      { before: {} },
+      now,
+    );
 }
 
 async function resolveHaltCases(

@@ -180,12 +180,7 @@ export async function releaseQuarantined(
       .execute();
     const caseId = await openQuarantineCase(trx, pipelineName, id);
     if (caseId !== null)
-      await resolveCase(
-        trx,
-        caseId,
-        { label: edited ? 'edited_and_released' : 'released', by: opts.actor.name, note: opts.note },
-        now,
-      );
+      await resolveCase(trx, caseId, { label: edited ? 'edited_and_released' : 'released', by: opts.actor.name, note: opts.note }, now);
     await appendEvents(
       trx,
       [

@@ -4,8 +4,10 @@
  */
 import type { Kysely } from 'kysely';
 import type { AirlockConfig } from '../config/airlock-config.js';
+import type { ReviewAction } from '../config/sections/review.js';
+import { REVIEW_ACTIONS } from '../config/sections/review.js';
 import type { ReviewCaseRow, Tables } from '../store/tables.js';
-import { assertAuthorized, type CaseAct, type Person, VERDICTS } from './authorize.js';
+import { type Authorization, assertAuthorized, authorize, type CaseAct, type Person, VERDICTS } from './authorize.js';
 import { caseTypeOf } from './cases.js';
 
 /** The people who already gave the case a verdict (approve, relabel or reject). */
@@ -103,4 +105,21 @@ export function teamsOf(config: AirlockConfig, user: string): string[] {
 /** A person as the config knows them: their name and role, and the teams the config lists them in. */
 export function personOf(config: AirlockConfig, user: Actor): Person {
   return { name: user.name, role: user.role, teams: teamsOf(config, user.name) };
+}
+
+/** What authorize() answers for each review action on the case now (the console's buttons, the authority API). */
+export async function authorizationsOf(
+  db: Kysely<Tables>,
+  config: AirlockConfig,
+  actor: Actor,
+  c: CaseUnderCheck,
+  before: unknown,
+  now: number,
+): Promise<Record<ReviewAction, Authorization>> {
+  const reviewedBy = Number(c.reviews_required) > 1 ? await reviewersOf(db, Number(c.id)) : [];
+  const person = personOf(config, actor);
+  const caseType = caseTypeOf(config.pipelines[c.pipeline], c.type);
+  return Object.fromEntries(
+    REVIEW_ACTIONS.map((action) => [action, authorize({ person, case: c, caseType, action, before, reviewedBy, now })]),
+  ) as Record<ReviewAction, Authorization>;
 }

@@ -11,7 +11,6 @@ import { type Actor, checkCaseAct, teamsOf } from './case-authority.js';
 /** A claim on a case lasts this long unless the reviewer's page sends a heartbeat (which extends it). */
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 
-
 /**
  * Cases a reviewer may take: leads and admins may take any; a reviewer takes cases owned by one of their teams,
  * by themselves, or by nobody. Viewers and machines take none.
@@ -35,12 +34,7 @@ export interface QueueFilter {
  * LOCKED) — on SQLite one writer at a time — so no case is ever held by two reviewers. A case needing several
  * reviews is not offered again to someone who already reviewed it.
  */
-export async function claimNextCase(
-  rt: Runtime,
-  r: Actor,
-  f: QueueFilter = {},
-  leaseMs = DEFAULT_LEASE_MS,
-): Promise<ReviewCaseRow | null> {
+export async function claimNextCase(rt: Runtime, r: Actor, f: QueueFilter = {}, leaseMs = DEFAULT_LEASE_MS): Promise<ReviewCaseRow | null> {
   const scope = ownerFilter(rt.config, r);
   if (!scope) throw new AirlockError('FORBIDDEN', `${r.name} is ${r.role}: only reviewers, leads and admins take cases`);
   const { db, kind } = rt.store;

@@ -80,7 +80,11 @@ export function registerContractRoutes(app: Api, rt: Runtime): void {
     },
     async (req) => {
       const body = req.body;
-      return acceptHalt(rt, knownPipeline(rt, req.params.pipeline), { actor: callerOf(req, body.by), note: body.note, schema: body.contract });
+      return acceptHalt(rt, knownPipeline(rt, req.params.pipeline), {
+        actor: callerOf(req, body.by),
+        note: body.note,
+        schema: body.contract,
+      });
     },
   );
 

@@ -5,17 +5,17 @@ import { actionsFor, parseDecision } from '../pipeline/decisions.js';
 import { redactionFor, visibleMatch } from '../pipeline/redaction.js';
 import { caseView, getRecordView } from '../pipeline/view.js';
 import { authorityMatrix, mayAct } from '../review/authority.js';
+import { type Actor, authorizationsOf, teamsOf } from '../review/case-authority.js';
 import { caseTypeDefinition } from '../review/case-types.js';
 import { caseTypeOf } from '../review/cases.js';
-import { type Actor, teamsOf } from '../review/case-authority.js';
 import { claimNextCase, heartbeat, holderOf, releaseClaim } from '../review/queue.js';
 import type { Runtime } from '../runtime/context.js';
 import { getCase, listCases } from '../store/cases.js';
+import { recordBodyOf } from '../store/records.js';
 import type { ReviewCaseRow } from '../store/tables.js';
 import { DECIDERS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, positiveId } from './api.js';
-import { recordBody } from '../store/codecs.js';
 import { callerOf } from './auth.js';
 import type { RecordView } from './schemas/records.js';
 import {
@@ -222,19 +222,17 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
     async (req) => {
       const c = await getCase(db, positiveId(req.params.id, 'review case'));
       if (!c) throw new AirlockError('NOT_FOUND', `review case ${req.params.id} does not exist`);
-      const role = callerOf(req).role;
+      const me = callerOf(req);
+      const role = me.role;
       const ct = caseTypeOf(rt.config.pipelines[c.pipeline], c.type);
-      const record = await db
-        .selectFrom('records')
-        .select('body')
-        .where('pipeline', '=', c.pipeline)
-        .where('id', '=', c.record_id)
-        .executeTakeFirst();
-      const body = record ? recordBody.decode(record.body) : {};
+      const body = (await recordBodyOf(db, c.pipeline, c.record_id)) ?? {};
       const row = authorityMatrix(ct).find((r) => r.role === role);
+      // Why each action is refused to this caller now: every rule of authorize() (owner team, holder, adjudication,
+      // the case type's actions and limits, a second review by the same person), not only the role's.
+      const answers = await authorizationsOf(db, rt.config, me, c, body, rt.clock.now());
       const refused: Record<string, string> = {};
       for (const a of REVIEW_ACTIONS) {
-        const m = mayAct(role, ct, a, body);
+        const m = answers[a];
         if (!m.allowed) refused[a] = m.reason;
       }
       return { case_id: Number(c.id), type: c.type, role, actions: row?.actions ?? {}, refused };

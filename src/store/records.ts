@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { bulkInsert } from './bulk.js';
+import { recordBody } from './codecs.js';
 import { haltedPipelineFilter } from './contracts.js';
 import type { DatabaseKind, NewRecordRow, RecordRow, RecordStatus, RecordUpdate, Tables } from './tables.js';
 
@@ -30,6 +31,12 @@ export async function findRecords(
     );
   }
   return out;
+}
+
+/** A record's body as stored, decoded; undefined when there is no such record. */
+export async function recordBodyOf(db: Kysely<Tables>, pipeline: string, id: string): Promise<unknown> {
+  const r = await db.selectFrom('records').select('body').where('pipeline', '=', pipeline).where('id', '=', id).executeTakeFirst();
+  return r ? recordBody.decode(r.body) : undefined;
 }
 
 export async function getRecord(db: Kysely<Tables>, pipeline: string, id: string): Promise<RecordRow | undefined> {
