@@ -6,6 +6,7 @@
 
 import type { TokenGrant, TokenScope } from '../accounts/tokens.js';
 import type { AccountRole } from '../accounts/users.js';
+import type { ReviewAction } from '../config/sections/review.js';
 import type { Same } from './api.js';
 import type { Role } from './schemas/accounts.js';
 
@@ -26,10 +27,29 @@ export type RouteAccess =
 /** A rule that needs a signed-in caller. */
 export type GuardedAccess = Exclude<RouteAccess, { public: true }>;
 
+/**
+ * How a route that changes state acts on review work, so the review rules (src/review/authorize.ts: owner team,
+ * holder, distinct reviewers, the case type's actions, limits before and after an edit) can be checked door by door:
+ * which case it acts on, and what it does to it. `null`: the route acts on no review case (it ingests, signs in,
+ * manages users, approves a threshold version…). Every route that is not a read says one or the other.
+ */
+export interface ReviewDoor {
+  /** The case: by `:id` (`case`), many by `ids` in the body (`cases`), the next in the queue (`next`), or the case that
+   * stands for a quarantined record (`quarantined_record`), a pipeline's halt (`halt`), a dead letter by `:id`
+   * (`dead_letter`) or dead letters chosen by a filter (`dead_letters`). */
+  case: 'case' | 'cases' | 'next' | 'quarantined_record' | 'halt' | 'dead_letter' | 'dead_letters';
+  /** What it does: a review action, taking or giving back the lease, or the action named in the body. */
+  act: ReviewAction | 'hold' | 'release' | 'from_body';
+  /** The request may carry an edited record (checked against the limits as it will be delivered). */
+  edits?: boolean;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route (src/server/access.ts); every route states one. */
     access?: RouteAccess;
+    /** How the route acts on review work (ReviewDoor), or null when it does not; every route that is not a read states one. */
+    review?: ReviewDoor | null;
   }
 }
 

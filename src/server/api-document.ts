@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import type { RouteAccess } from './access.js';
+import type { ReviewDoor, RouteAccess } from './access.js';
 import { SESSION_COOKIE } from './auth.js';
 
 /** The groups of operations in the document. */
@@ -58,7 +58,9 @@ export async function registerApiDocument(app: FastifyInstance): Promise<void> {
             'x-airlock-roles': rule.roles,
             'x-airlock-scope': rule.action,
           };
-      return { schema: { ...base, ...access } as typeof schema, url };
+      const review = route.config?.review as ReviewDoor | null | undefined;
+      const door = review ? { 'x-airlock-review': { case: review.case, act: review.act, edits: review.edits === true } } : {};
+      return { schema: { ...base, ...access, ...door } as typeof schema, url };
     },
   });
 }

@@ -5,7 +5,7 @@ import type { AirlockConfig } from '../config/airlock-config.js';
 import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import type { Clock } from '../runtime/context.js';
 import type { Store } from '../store/db.js';
-import type { RouteAccess } from './access.js';
+import type { ReviewDoor, RouteAccess } from './access.js';
 import { addSharedAnswers, SHARED_SCHEMAS } from './answers.js';
 import { registerApiDocument } from './api-document.js';
 import { registerAuth, routeAccess } from './auth.js';
@@ -44,6 +44,8 @@ export interface RegisteredRoute {
   method: string;
   url: string;
   access: RouteAccess;
+  /** How it acts on review work (null: it does not; undefined: a read). */
+  review: ReviewDoor | null | undefined;
   schema: (FastifySchema & { hide?: boolean; operationId?: string }) | undefined;
   /** Not part of the HTTP API (the console's page shell and bundle): left out of the OpenAPI document. */
   hidden: boolean;
@@ -102,6 +104,7 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
         method,
         url: r.url,
         access: routeAccess(r) as RouteAccess,
+        review: (r.config as { review?: ReviewDoor | null } | undefined)?.review,
         schema,
         hidden: schema?.hide === true || r.url === CONSOLE_ASSETS,
       });

@@ -66,7 +66,7 @@ export function registerAuthRoutes(app: Api, rt: Runtime, ruleOf: (route: string
           ...problems({ 401: 'Wrong name or password.', 429: 'Too many attempts (Retry-After says when to try again).' }),
         },
       },
-      config: { access: open('signing in (throttled)') },
+      config: { access: open('signing in (throttled)'), review: null },
     },
     async (req, reply) => {
       const { name, password } = req.body;
@@ -109,7 +109,7 @@ export function registerAuthRoutes(app: Api, rt: Runtime, ruleOf: (route: string
         tags: ['auth'],
         response: { 200: ok(Type.Object({ signed_out: Type.Literal(true) }), 'Signed out: the cookie is cleared.') },
       },
-      config: { access: read(EVERYONE, { anyPipeline: true }) },
+      config: { access: read(EVERYONE, { anyPipeline: true }), review: null },
     },
     async (req, reply) => {
       const sid = req.cookies?.[SESSION_COOKIE];

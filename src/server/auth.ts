@@ -132,6 +132,13 @@ export async function registerAuth(app: FastifyInstance, rt: Runtime): Promise<v
       const methods = ([] as string[]).concat(r.method).join(', ');
       throw new AirlockError('INTERNAL', `route ${methods} ${r.url} has no access rule: give it config: { access } (src/server/access.ts)`);
     }
+    const methods = ([] as string[]).concat(r.method);
+    if (methods.some((m) => m !== 'GET' && m !== 'HEAD') && (r.config as { review?: unknown } | undefined)?.review === undefined) {
+      throw new AirlockError(
+        'INTERNAL',
+        `route ${methods.join(', ')} ${r.url} changes state: say how it acts on review work, config: { review: { case, act } } or { review: null } (src/server/access.ts ReviewDoor)`,
+      );
+    }
     r.config = { ...r.config, access };
   });
 

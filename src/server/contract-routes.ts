@@ -76,7 +76,7 @@ export function registerContractRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'Unknown pipeline.', 409: 'The pipeline is not halted (or has no contract).' }),
         },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: { case: 'halt', act: 'approve' } },
     },
     async (req) => {
       const body = req.body;
@@ -102,7 +102,7 @@ export function registerContractRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'Unknown pipeline.', 409: 'The pipeline is not halted.' }),
         },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: { case: 'halt', act: 'reject' } },
     },
     async (req) => rejectHalt(rt, knownPipeline(rt, req.params.pipeline), { actor: callerOf(req, req.body.by), note: req.body.note }),
   );

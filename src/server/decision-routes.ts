@@ -44,7 +44,7 @@ export function registerDecisionRoutes(app: Api, rt: Runtime): void {
           }),
         },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'case', act: 'from_body', edits: true } },
     },
     async (req) => {
       const body = req.body;
@@ -74,7 +74,7 @@ export function registerDecisionRoutes(app: Api, rt: Runtime): void {
         }),
         response: { 200: ok(BulkResult, 'How many were done, how many failed, and each case’s result.') },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'cases', act: 'from_body' } },
     },
     async (req) => {
       const { ids, ...decision } = req.body;

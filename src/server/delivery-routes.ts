@@ -166,7 +166,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
         body: Type.Object({ by, note: Type.Optional(Type.String()) }),
         response: { 200: ok(DeadLetterDetail, 'The delivery, pending again.'), ...problems({ 404: 'No such delivery.' }) },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: { case: 'dead_letter', act: 'approve' } },
     },
     async (req) => {
       const id = positiveId(req.params.id, 'dead letter');
@@ -193,7 +193,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
         }),
         response: { 200: ok(ReplayResult, 'The ids replayed, and the ones skipped with why.'), ...problems({ 404: 'Unknown pipeline.' }) },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: { case: 'dead_letters', act: 'approve' } },
     },
     async (req) => {
       const body = req.body;
@@ -221,7 +221,7 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
           ...problems({ 404: 'No such delivery.', 409: 'The delivery is not dead-lettered.' }),
         },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: { case: 'dead_letter', act: 'reject' } },
     },
     async (req) =>
       typed(

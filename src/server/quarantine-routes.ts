@@ -81,7 +81,7 @@ export function registerQuarantineRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'Unknown pipeline, or no such record.', 409: 'The record is not quarantined.' }),
         },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'quarantined_record', act: 'approve', edits: true } },
     },
     async (req, reply) => {
       const body = req.body;
@@ -109,7 +109,7 @@ export function registerQuarantineRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'Unknown pipeline, or no such record.', 409: 'The record is not quarantined.' }),
         },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'quarantined_record', act: 'reject' } },
     },
     async (req) =>
       discardQuarantined(rt, knownPipeline(rt, req.params.pipeline), req.params.id, {

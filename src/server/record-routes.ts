@@ -85,7 +85,7 @@ export function registerRecordRoutes(app: Api, airlock: Airlock): void {
           }),
         },
       },
-      config: { access: ingest(INGESTERS) },
+      config: { access: ingest(INGESTERS), review: null },
     },
     async (req, reply) => {
       const { pipeline } = req.params;

@@ -254,7 +254,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
         }),
         response: { 200: ok(NextCase, 'The case claimed and its record, or `case: null` when nothing waits for the caller.') },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'next', act: 'hold' } },
     },
     async (req) => {
       const body = req.body;
@@ -282,7 +282,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'No such case.', 409: 'The case is resolved, or held by someone else.' }),
         },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'case', act: 'hold' } },
     },
     async (req) => {
       const c = await heartbeat(rt, positiveId(req.params.id, 'review case'), callerOf(req, req.body.by));
@@ -304,7 +304,7 @@ export function registerReviewRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'No such case.', 409: 'The case is not held by the caller.' }),
         },
       },
-      config: { access: write(DECIDERS) },
+      config: { access: write(DECIDERS), review: { case: 'case', act: 'release' } },
     },
     async (req) => {
       const id = positiveId(req.params.id, 'review case');

@@ -37,7 +37,7 @@ export function registerRoutingRoutes(app: Api, airlock: Airlock): void {
           ...problems({ 404: 'Unknown pipeline.' }),
         },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: null },
     },
     async (req) => {
       const run = await runRefit(rt, knownPipeline(rt, req.params.pipeline), { now: rt.clock.now(), by: actorOf(req, undefined) });

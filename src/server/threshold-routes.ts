@@ -56,7 +56,7 @@ export function registerThresholdRoutes(app: Api, airlock: Airlock): void {
           ...problems({ 404: 'Unknown pipeline, or no such version.', 409: 'The version is already active (or may not be activated).' }),
         },
       },
-      config: { access: write(LEADS) },
+      config: { access: write(LEADS), review: null },
     },
     async (req) => {
       const pipeline = knownPipeline(rt, req.params.pipeline);

@@ -56,7 +56,7 @@ export function registerUserRoutes(app: Api, rt: Runtime): void {
         }),
         response: { 201: ok(User, 'Added.'), ...problems({ 409: 'The user exists.' }) },
       },
-      config: { access: write(ADMINS) },
+      config: { access: write(ADMINS), review: null },
     },
     async (req, reply) => {
       const { name, role, password } = req.body;
@@ -81,7 +81,7 @@ export function registerUserRoutes(app: Api, rt: Runtime): void {
         }),
         response: { 200: ok(User, 'The user as changed.'), ...problems({ 404: 'No such user.' }) },
       },
-      config: { access: write(ADMINS) },
+      config: { access: write(ADMINS), review: null },
     },
     async (req) => {
       const { name } = req.params;
@@ -128,7 +128,7 @@ export function registerUserRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'No such user.', 409: 'The user is disabled.' }),
         },
       },
-      config: { access: write(ADMINS) },
+      config: { access: write(ADMINS), review: null },
     },
     async (req, reply) => {
       const body = req.body;
@@ -157,7 +157,7 @@ export function registerUserRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'No such active token.' }),
         },
       },
-      config: { access: write(ADMINS) },
+      config: { access: write(ADMINS), review: null },
     },
     async (req) => {
       const id = Number(req.params.id);
