@@ -220,7 +220,9 @@ pipelines:
     // Reference deciles: each bin holds a tenth of the reference; the shifted window piles into the top bin.
     expect(s.distribution.reference_counts).toEqual(Array(10).fill(50));
     expect(s.distribution.current[9]).toBeGreaterThan(0.9);
-    const label = await json(get(`/v1/pipelines/orders/drift/${encodeURIComponent('@model.label')}/series`, ingestToken));
+    // Drift is read by people (a machine's token reads none: its distributions show record values).
+    expect((await get(`/v1/pipelines/orders/drift/${encodeURIComponent('@model.label')}/series`, ingestToken)).status).toBe(403);
+    const label = await json(get(`/v1/pipelines/orders/drift/${encodeURIComponent('@model.label')}/series`));
     expect(label.distribution.labels).toEqual(expect.arrayContaining(['approve', 'decline']));
   }, 60_000);
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertSinkConfig } from '../config/sections/alerts.js';
+import { redirectRefusal, send } from '../outbound/http.js';
 import type { Store } from '../store/db.js';
 
 /** One alert. `key` identifies the condition: the same key within the quiet period is counted, not re-sent. */
@@ -31,6 +32,11 @@ export class LogSink implements AlertSink {
   }
 }
 
+/** Text for Slack's mrkdwn: `&`, `<` and `>` escaped (api.slack.com/reference/surfaces/formatting#escaping). */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export class WebhookSink implements AlertSink {
   readonly name: string;
   constructor(private readonly config: Extract<AlertSinkConfig, { type: 'webhook' }>) {
@@ -38,17 +44,24 @@ export class WebhookSink implements AlertSink {
   }
   async send(alert: Alert & { count: number; firstRaisedAt: number }): Promise<void> {
     const suffix = alert.count > 1 ? ` (${alert.count} times since ${new Date(alert.firstRaisedAt).toISOString()})` : '';
+    // Slack reads <…> as links and mentions (<!channel>, <https://x|text>): every text that can carry a field name from
+    // a record is escaped as Slack documents (& < >), so a field named "<!channel>" is shown, not obeyed.
+    const title = slackEscape(alert.title);
+    const text = slackEscape(alert.text);
     const body =
       this.config.format === 'slack'
         ? {
-            text: `*${alert.severity.toUpperCase()}* ${alert.title}: ${alert.text}${suffix}`,
+            text: `*${alert.severity.toUpperCase()}* ${title}: ${text}${suffix}`,
             blocks: [
-              { type: 'section', text: { type: 'mrkdwn', text: `*${alert.title}*\n${alert.text}${suffix}` } },
+              { type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${text}${suffix}` } },
               ...(alert.fields && Object.keys(alert.fields).length > 0
                 ? [
                     {
                       type: 'section',
-                      fields: Object.entries(alert.fields).map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${String(v)}` })),
+                      fields: Object.entries(alert.fields).map(([k, v]) => ({
+                        type: 'mrkdwn',
+                        text: `*${slackEscape(k)}*\n${slackEscape(String(v))}`,
+                      })),
                     },
                   ]
                 : []),
@@ -56,7 +69,7 @@ export class WebhookSink implements AlertSink {
                 ? [
                     {
                       type: 'section',
-                      text: { type: 'mrkdwn', text: `\`\`\`${JSON.stringify(alert.values, null, 1).slice(0, 2800)}\`\`\`` },
+                      text: { type: 'mrkdwn', text: `\`\`\`${slackEscape(JSON.stringify(alert.values, null, 1).slice(0, 2800))}\`\`\`` },
                     },
                   ]
                 : []),
@@ -72,13 +85,13 @@ export class WebhookSink implements AlertSink {
             count: alert.count,
             first_raised_at: new Date(alert.firstRaisedAt).toISOString(),
           };
-    const res = await fetch(this.config.url, {
-      method: 'POST',
+    const res = await send(this.config.url, {
       headers: { 'content-type': 'application/json', ...this.config.headers },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      timeoutMs: 10_000,
     });
-    if (!res.ok) throw new Error(`alert webhook answered ${res.status}`);
+    if (res.redirectedTo !== undefined) throw new Error(`alert webhook ${redirectRefusal(res)}`);
+    if (res.status < 200 || res.status >= 300) throw new Error(`alert webhook answered ${res.status}`);
   }
 }
 

@@ -53,6 +53,7 @@ describe('a valid config', () => {
       sessionTtlMs: 12 * 3_600_000,
       limits: { maxRecords: 10_000, maxDepth: 64, maxFields: 1000, maxStringLength: 1_000_000 },
       metricsPublic: true,
+      trustProxy: false,
       sessionIdleMs: 3_600_000,
     });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });
@@ -154,6 +155,7 @@ describe('a valid config', () => {
       sessionTtlMs: 12 * 3_600_000,
       limits: { maxRecords: 10_000, maxDepth: 64, maxFields: 1000, maxStringLength: 1_000_000 },
       metricsPublic: true,
+      trustProxy: false,
       sessionIdleMs: 3_600_000,
     });
     expect(config.worker).toEqual({ pollIntervalMs: 200, leaseMs: 30_000, batch: 64 });

@@ -27,3 +27,19 @@ export type ReadinessCheckId = (typeof READINESS_CHECK_IDS)[number];
 
 /** Checks only a person can confirm (`readiness.confirmed.<id>: "what was done, when, by whom"`). */
 export const MANUAL_CHECK_IDS: readonly ReadinessCheckId[] = ['monitoring.metrics'];
+
+/**
+ * The checks the docs call essential: contract halting, calibration with a threshold in force, a passing load test,
+ * owners for every case type. With no `readiness.blocking` and no `readiness.min_score`, the gate refuses unless each
+ * of these passes on stored evidence (a person's note never stands in for one) and every section scores at least ½.
+ */
+export const ESSENTIAL_CHECK_IDS: readonly ReadinessCheckId[] = [
+  'data.contract',
+  'confidence.calibration',
+  'confidence.threshold',
+  'integrations.loadtest',
+  'review.case_types',
+];
+
+/** The lowest section score the default gate accepts: every boundary addressed at least once, by hand. */
+export const DEFAULT_MIN_SCORE = 0.5;

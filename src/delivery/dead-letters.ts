@@ -21,6 +21,20 @@ export function displayUrl(url: string): string {
   }
 }
 
+/**
+ * A destination URL as a viewer sees it: the scheme and host only. A path can carry the secret itself (a Slack
+ * incoming webhook is https://hooks.slack.com/services/T…/B…/SECRET), so viewers never see it; leads and admins see
+ * displayUrl's.
+ */
+export function viewerUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname !== '/' || u.search ? '/…' : '/'}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export interface DeadLetterFilter {

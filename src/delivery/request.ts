@@ -3,6 +3,7 @@
  * effect's idempotency key, and what the answer means (delivered, retry, dead) with the response kept for people.
  */
 import type { DestinationConfig } from '../config/sections/destinations.js';
+import { type OutboundAnswer, redirectRefusal, send } from '../outbound/http.js';
 import type { Clock } from '../runtime/context.js';
 import { decision as decisionColumn, recordBody, type StoredResponse } from '../store/codecs.js';
 import type { DeliveryRow } from '../store/tables.js';
@@ -109,10 +110,9 @@ export interface SendContext {
 /** POSTs one delivery and classifies the answer (src/delivery/classify.ts); never throws for the destination's faults. */
 export async function sendDelivery(dest: DestinationConfig, d: DeliveryRow, payload: string, ctx: SendContext): Promise<Outcome> {
   const label = { pipeline: ctx.pipeline, destination: dest.name };
-  let res: Response;
+  let res: OutboundAnswer;
   try {
-    res = await fetch(dest.url, {
-      method: 'POST',
+    res = await send(dest.url, {
       headers: {
         'content-type': 'application/json',
         ...dest.headers,
@@ -122,22 +122,22 @@ export async function sendDelivery(dest: DestinationConfig, d: DeliveryRow, payl
         'x-airlock-attempt': String(d.attempts + 1),
       },
       body: payload,
-      signal: AbortSignal.timeout(dest.timeoutMs),
+      timeoutMs: dest.timeoutMs,
     });
   } catch (err) {
+    // A failed connection, a timeout, or the connection broken while the answer was read: the effect may or may not
+    // have happened; retry with the same key.
     const v = classifyError(err, dest.timeoutMs) as Extract<Verdict, { kind: 'retry' }>;
     ctx.metrics.responses.inc({ ...label, class: v.reason.startsWith('timed out') ? 'timeout' : 'connection_error' });
     ctx.pacer.onResult({}, v);
     return { kind: 'retry', error: v.reason, fault: true };
   }
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    // The connection broke while the body was read: the effect may or may not have happened; retry with the same key.
-    ctx.metrics.responses.inc({ ...label, class: 'connection_error' });
-    return { kind: 'retry', status: res.status, error: `answer cut off: ${(err as Error).message}`, fault: true };
+  if (res.redirectedTo !== undefined) {
+    // A redirect is not followed: the record and the destination's credentials go only to the configured URL.
+    ctx.metrics.responses.inc({ ...label, class: '3xx' });
+    return { kind: 'dead', status: res.status, error: redirectRefusal(res), response: { status: res.status, headers: {}, body: '' } };
   }
+  const text = res.text;
   const now = ctx.clock.now();
   const signal: RateSignal = parseRateSignal(res.headers, now);
   const verdict = classifyResponse(res.status, text, signal, dest.classification);

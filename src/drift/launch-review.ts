@@ -173,13 +173,27 @@ export function recommendActions(r: Omit<ReviewReport, 'recommendations'>): Revi
   return out;
 }
 
+/**
+ * Text that came from records or people (field names, notes, sources) as Markdown shows it, not obeys it: HTML
+ * characters escaped (a field named "<img src=x onerror=…>" stays text in any Markdown viewer) and `|` escaped so it
+ * cannot end a table cell.
+ */
+export function mdText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');
+}
+
+/** The inverse of mdText, for the HTML page made from the Markdown (which escapes again for HTML). */
+function mdUnescape(s: string): string {
+  return s.replace(/\\\|/g, '|').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 export function reviewReportMarkdown(r: ReviewReport): string {
   const L: string[] = [];
   L.push(`# ${r.pipeline}: ${r.period.days}-day monitoring review`, '');
   L.push(`${r.period.from} – ${r.period.to}. Generated ${r.generated_at}.`, '');
   L.push('## Recommended actions', '');
   if (r.recommendations.length === 0) L.push('None: every figure below is within its limit.');
-  for (const a of r.recommendations) L.push(`- **${a.action}** — ${a.because}.`);
+  for (const a of r.recommendations) L.push(`- **${mdText(a.action)}** — ${mdText(a.because)}.`);
   L.push('', '## Drift per field', '');
   L.push(
     r.reference
@@ -191,14 +205,15 @@ export function reviewReportMarkdown(r: ReviewReport): string {
     L.push('| field | test | days drifted | max severity | by day (▲ drift) |', '|---|---|---|---|---|');
     for (const f of r.drift.fields) {
       L.push(
-        `| ${f.name} | ${f.test} | ${f.days_drifted} / ${f.days_tested} | ${num(f.max_severity, 2)} | ${f.series.map((s) => (s.drift ? '▲' : '·')).join('')} |`,
+        `| ${mdText(f.name)} | ${f.test} | ${f.days_drifted} / ${f.days_tested} | ${num(f.max_severity, 2)} | ${f.series.map((s) => (s.drift ? '▲' : '·')).join('')} |`,
       );
     }
     L.push('');
   }
   if (r.drift.days.length > 0) {
     L.push('| day | records | drift share | drifted fields |', '|---|---|---|---|');
-    for (const d of r.drift.days) L.push(`| ${d.date} | ${d.rows} | ${pct(d.drift_share, 0)} | ${d.drifted.join(', ') || '–'} |`);
+    for (const d of r.drift.days)
+      L.push(`| ${d.date} | ${d.rows} | ${pct(d.drift_share, 0)} | ${d.drifted.map(mdText).join(', ') || '–'} |`);
     L.push('');
   }
   L.push('## Schema changes and quarantine', '');
@@ -208,10 +223,10 @@ export function reviewReportMarkdown(r: ReviewReport): string {
   );
   for (const h of r.schema.halts)
     L.push(
-      `- halt #${h.id}: ${h.kind} on ${h.field}, ${h.status} (opened ${h.opened_at}${h.resolved_at ? `, resolved ${h.resolved_at}` : ''})`,
+      `- halt #${h.id}: ${h.kind} on ${mdText(h.field)}, ${h.status} (opened ${h.opened_at}${h.resolved_at ? `, resolved ${h.resolved_at}` : ''})`,
     );
   for (const c of r.schema.contract_versions)
-    L.push(`- contract version ${c.version} (${c.source}) from ${c.created_at}${c.note ? `: ${c.note}` : ''}`);
+    L.push(`- contract version ${c.version} (${mdText(c.source)}) from ${c.created_at}${c.note ? `: ${mdText(c.note)}` : ''}`);
   L.push('', '## Model: calibration and accuracy over time', '');
   L.push(
     `Estimated accuracy is the mean calibrated confidence (CBPE); realised accuracy is the share of reviewed records whose verdict equals the model's label, held against the estimate on the same records; the audit sample is a uniform sample of auto-decided records.`,
@@ -237,13 +252,13 @@ export function reviewReportMarkdown(r: ReviewReport): string {
   L.push('| case type | met / resolved | attainment | open | open past SLA |', '|---|---|---|---|---|');
   for (const c of r.review.by_type)
     L.push(
-      `| ${c.type} | ${c.sla_attainment.met} / ${c.sla_attainment.n} | ${pct(c.sla_attainment.share)} | ${c.open} | ${c.breached_open} |`,
+      `| ${mdText(c.type)} | ${c.sla_attainment.met} / ${c.sla_attainment.n} | ${pct(c.sla_attainment.share)} | ${c.open} | ${c.breached_open} |`,
     );
   L.push('', '## Delivery health', '');
   L.push('| destination | delivered | pending | dead letters | retries | 429s | breaker openings |', '|---|---|---|---|---|---|---|');
   for (const d of r.delivery.destinations) {
     L.push(
-      `| ${d.destination} | ${d.delivered} | ${d.pending} | ${d.dead_lettered} | ${d.attempts_retried} | ${d.throttled} | ${d.breaker_openings}${d.breaker_state === 'open' ? ' (open now)' : ''} |`,
+      `| ${mdText(d.destination)} | ${d.delivered} | ${d.pending} | ${d.dead_lettered} | ${d.attempts_retried} | ${d.throttled} | ${d.breaker_openings}${d.breaker_state === 'open' ? ' (open now)' : ''} |`,
     );
   }
   L.push('');
@@ -256,7 +271,7 @@ export function reviewReportHtml(r: ReviewReport): string {
   const body: string[] = [];
   let table: string[][] | null = null;
   let list = false;
-  const inline = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>');
+  const inline = (s: string) => escapeHtml(mdUnescape(s)).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>');
   const flushTable = () => {
     if (!table) return;
     const [head, , ...rows] = table;
@@ -276,7 +291,7 @@ export function reviewReportHtml(r: ReviewReport): string {
       table.push(
         line
           .slice(1, -1)
-          .split(' | ')
+          .split(/(?<!\\)\|/)
           .map((c) => c.trim()),
       );
       continue;

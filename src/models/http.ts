@@ -1,5 +1,6 @@
 import type { HttpModelConfig } from '../config/sections/model-http.js';
 import { advanceBreaker, type BreakerState, breakerPermits, newBreakerState, recordOutcomes } from '../delivery/breaker.js';
+import { type OutboundAnswer, send } from '../outbound/http.js';
 import { type ModelAdapter, ModelCallError, normalizeAnswer, type Prediction } from './adapter.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -9,6 +10,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * backoff; at most `concurrency` calls in flight; a circuit breaker (per process) fails fast while the model keeps
  * failing, so an outage costs one quick error per record instead of every retry's timeout.
  */
+/** The longest model answer read (a longer one is refused as invalid). */
+export const MAX_MODEL_ANSWER_BYTES = 4 * 1024 * 1024;
+
 export class HttpModelAdapter implements ModelAdapter {
   readonly type = 'http';
   private readonly breaker: BreakerState;
@@ -91,13 +95,13 @@ export class HttpModelAdapter implements ModelAdapter {
 
   private async once(record: unknown): Promise<Prediction> {
     const started = performance.now();
-    let res: Response;
+    let res: OutboundAnswer;
     try {
-      res = await fetch(this.config.url, {
-        method: 'POST',
+      res = await send(this.config.url, {
         headers: { 'content-type': 'application/json', accept: 'application/json', ...this.config.headers },
         body: JSON.stringify(record),
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        timeoutMs: this.config.timeoutMs,
+        maxBytes: MAX_MODEL_ANSWER_BYTES,
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
@@ -107,7 +111,8 @@ export class HttpModelAdapter implements ModelAdapter {
           : (e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
       throw new ModelCallError('unavailable', `model unreachable: ${reason}`);
     }
-    const text = await res.text().catch(() => '');
+    if (res.truncated) throw new ModelCallError('rejected', `invalid answer: longer than ${MAX_MODEL_ANSWER_BYTES} bytes`, res.status);
+    const text = res.text;
     const latencyMs = performance.now() - started;
     if (res.status === 408 || res.status === 429 || res.status >= 500) {
       throw new ModelCallError('unavailable', `model answered ${res.status}`, res.status);

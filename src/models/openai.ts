@@ -2,7 +2,9 @@ import type { ValidateFunction } from 'ajv';
 import type { OpenAiModelConfig } from '../config/sections/model-openai.js';
 import { createAjv } from '../contract/ajv.js';
 import { parseRetryAfter } from '../delivery/backoff.js';
+import { type OutboundAnswer, send } from '../outbound/http.js';
 import { type ModelAdapter, ModelCallError, type Prediction } from './adapter.js';
+import { MAX_MODEL_ANSWER_BYTES } from './http.js';
 
 /**
  * `type: openai` — a classifier made of any OpenAI-compatible Chat Completions endpoint
@@ -502,11 +504,10 @@ export class OpenAiModelAdapter implements ModelAdapter {
   private async once(body: string): Promise<{ completion: ChatCompletion; latencyMs: number }> {
     const started = performance.now();
     const who = this.endpoint;
-    let res: Response;
+    let res: OutboundAnswer;
     let text: string;
     try {
-      res = await fetch(this.endpoint, {
-        method: 'POST',
+      res = await send(this.endpoint, {
         headers: {
           'content-type': 'application/json',
           accept: 'application/json',
@@ -514,9 +515,10 @@ export class OpenAiModelAdapter implements ModelAdapter {
           ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}),
         },
         body,
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        timeoutMs: this.config.timeoutMs,
+        maxBytes: MAX_MODEL_ANSWER_BYTES,
       });
-      text = await res.text();
+      text = res.text;
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       const reason =

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { canonicalJson, type Violation } from '../contract/gate.js';
 import { AirlockError } from '../errors.js';
 import { type Actor, checkRecordCaseAct } from '../review/case-authority.js';
@@ -41,11 +41,24 @@ function view(r: RecordRow, caseId: number | null): QuarantinedRecord {
   };
 }
 
-/** Quarantined records, oldest first, filtered by pipeline and by violation kind or field. */
+/** A LIKE pattern that finds `"key":value` in a violations column (its codec writes compact JSON, keys in order). */
+function violationPattern(key: 'kind' | 'field', value: string): string {
+  return `%${`"${key}":${JSON.stringify(value)}`.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Quarantined records, oldest first, filtered by pipeline and by violation kind or field — in SQL, a page at a time:
+ * the bodies are never read, and only `limit` rows leave the database (`total` is counted there).
+ */
 export async function listQuarantine(rt: Runtime, f: QuarantineFilter = {}): Promise<{ records: QuarantinedRecord[]; total: number }> {
   if (f.pipeline && !rt.config.pipelines[f.pipeline]) throw new AirlockError('NOT_FOUND', `pipeline "${f.pipeline}" is not in the config`);
-  let q = rt.store.db
-    .selectFrom('records')
+  const db = rt.store.db;
+  let base = db.selectFrom('records').where('records.status', '=', 'quarantined');
+  if (f.pipeline) base = base.where('records.pipeline', '=', f.pipeline);
+  if (f.kind) base = base.where(sql`records.violations`, 'like', sql`${violationPattern('kind', f.kind)} escape '\\'`);
+  if (f.field) base = base.where(sql`records.violations`, 'like', sql`${violationPattern('field', f.field)} escape '\\'`);
+  const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())?.n ?? 0);
+  const rows = await base
     .leftJoin('review_cases as c', (j) =>
       j
         .onRef('c.pipeline', '=', 'records.pipeline')
@@ -53,17 +66,30 @@ export async function listQuarantine(rt: Runtime, f: QuarantineFilter = {}): Pro
         .on('c.type', '=', 'quarantine')
         .on('c.status', '=', 'open'),
     )
-    .selectAll('records')
-    .select('c.id as case_id')
-    .where('records.status', '=', 'quarantined')
-    .orderBy('records.seq');
-  if (f.pipeline) q = q.where('records.pipeline', '=', f.pipeline);
-  const rows = await q.execute();
-  const limit = f.limit ?? 100;
-  const matching = rows
-    .map((r) => view(r, r.case_id === null ? null : Number(r.case_id)))
-    .filter((r) => (!f.kind || r.violations.some((v) => v.kind === f.kind)) && (!f.field || r.violations.some((v) => v.field === f.field)));
-  return { records: matching.slice(0, limit), total: matching.length };
+    .select([
+      'records.pipeline',
+      'records.id',
+      'records.created_at',
+      'records.contract_version',
+      'records.violations',
+      sql<number>`case when records.original_body is null then 0 else 1 end`.as('edited'),
+      'c.id as case_id',
+    ])
+    .orderBy('records.seq')
+    .limit(f.limit ?? 100)
+    .execute();
+  return {
+    records: rows.map((r) => ({
+      pipeline: r.pipeline,
+      id: r.id,
+      case_id: r.case_id === null ? null : Number(r.case_id),
+      received_at: new Date(Number(r.created_at)).toISOString(),
+      contract_version: r.contract_version,
+      violations: violations.decodeOrNull(r.violations) ?? [],
+      edited: Number(r.edited) === 1,
+    })),
+    total,
+  };
 }
 
 export interface QuarantineDetail extends QuarantinedRecord {

@@ -84,3 +84,14 @@ export function visibleMatch(recordId: string, body: string | null, paths: reado
     .toLowerCase()
     .includes(needle);
 }
+
+/** Whether a field path (as drift names it: dotted, `[]` for list items) falls under one of the `redact:` paths. */
+export function fieldIsRedacted(field: string, paths: readonly string[]): boolean {
+  const segs = field.replace(/\[\]/g, '.*').split('.').filter(Boolean);
+  return paths.some((p) => {
+    const ps = p.split('.');
+    // A redacted path covers what lies under it too (`customer` covers `customer.email`).
+    if (ps.length > segs.length) return false;
+    return ps.every((x, i) => x === '*' || segs[i] === '*' || x === segs[i]);
+  });
+}

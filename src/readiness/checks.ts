@@ -11,7 +11,7 @@
  * Evidence counts only when the hashes it was stamped with (docs/design.md: config, contract, model, calibrator) match the
  * ones in force now; otherwise its check is `stale`, with the command that makes it again.
  */
-import { READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from '../config/readiness-ids.js';
+import { DEFAULT_MIN_SCORE, READINESS_SECTIONS, type ReadinessCheckId, type ReadinessSection } from '../config/readiness-ids.js';
 import { pipelineCaseTypes } from '../review/case-types.js';
 import { queueMetrics } from '../review/queue-stats.js';
 import { humanDuration } from '../review/runbook.js';
@@ -642,8 +642,12 @@ export function evaluateReadiness(facts: ReadinessFacts, options: { minScore?: n
     return { name, title: SECTION_TITLES[name], score: of.reduce((a, c) => a + c.points, 0), checks: of };
   });
   const score = Math.min(...sections.map((s) => s.score));
-  const minScore = options.minScore ?? facts.pipelineConfig.readiness.minScore ?? null;
-  const blockingFailed = checks.filter((c) => c.blocking && (c.status === 'fail' || c.status === 'stale')).map((c) => c.id);
+  const settings = facts.pipelineConfig.readiness;
+  const minScore = options.minScore ?? settings.minScore ?? null;
+  // Under the default gate a blocking (essential) check must pass on its evidence: waiting for a person is not passing.
+  // A gate the config names blocks on failed or stale checks, as it always did.
+  const notPassing = (c: ReadinessCheck) => c.status === 'fail' || c.status === 'stale' || (settings.defaultGate && c.status !== 'pass');
+  const blockingFailed = checks.filter((c) => c.blocking && notPassing(c)).map((c) => c.id);
   return {
     pipeline: facts.pipeline,
     generated_at: iso(facts.now),
@@ -651,6 +655,12 @@ export function evaluateReadiness(facts: ReadinessFacts, options: { minScore?: n
     min_score: minScore,
     blocking_failed: blockingFailed,
     passed: blockingFailed.length === 0 && (minScore === null || score >= minScore),
+    gate: settings.defaultGate
+      ? {
+          default: true,
+          why: `the default gate (readiness.blocking and readiness.min_score are not set): the essential checks ${settings.blocking.join(', ')} pass on stored evidence, and every section scores at least ${DEFAULT_MIN_SCORE}`,
+        }
+      : { default: false, why: 'the gate the config names (readiness.blocking, readiness.min_score)' },
     sections,
   };
 }

@@ -41,8 +41,7 @@ export function readinessText(r: ReadinessReport, width = 100): string {
   );
   if (r.min_score !== null) out.push(`Minimum score ${points(r.min_score)}: ${r.score >= r.min_score ? 'met' : 'NOT met'}`);
   if (r.blocking_failed.length > 0) out.push(`Blocking checks not passing: ${r.blocking_failed.join(', ')}`);
-  const gated = r.min_score !== null || r.sections.some((s) => s.checks.some((c) => c.blocking));
-  out.push(r.passed ? `Gate: PASSED${gated ? '' : ' (nothing to gate on: give --min-score or readiness.blocking)'}` : 'Gate: FAILED');
+  out.push(`Gate: ${r.passed ? 'PASSED' : 'FAILED'} — ${r.gate.why}`);
   return out.join('\n');
 }
 
@@ -77,6 +76,7 @@ ${htmlTable(
     body: `<h1>Production readiness of <code>${e(r.pipeline)}</code></h1>
 <p>${e(r.generated_at)}</p>
 <p class="verdict ${r.passed ? 'pass' : 'fail'}">Score ${e(points(r.score))}${r.min_score !== null ? ` (minimum ${e(points(r.min_score))})` : ''} — gate ${r.passed ? 'passed' : 'failed'}</p>
+<p>Gate: ${e(r.gate.why)}.</p>
 ${r.blocking_failed.length ? `<p>Blocking checks not passing: ${r.blocking_failed.map((id) => `<code>${e(id)}</code>`).join(', ')}</p>` : ''}
 <p><small>Scoring as Google's ML Test Score: a check earns ½ point when done once by hand and 1 when Airlock does it automatically and repeatedly; a section's score is the sum of its checks, the score the lowest section. Evidence counts only when it was made with the config, contract, model and calibrator in force (else <em>stale</em>).</small></p>
 ${sections}`,

@@ -91,6 +91,8 @@ export interface ReadinessReport {
   blocking_failed: ReadinessCheckId[];
   /** The gate: score ≥ min_score and no blocking check failed. */
   passed: boolean;
+  /** Which gate applied: the default (refuses unless the essential checks pass), or the one the config names. */
+  gate: { default: boolean; why: string };
   sections: ReadinessSectionReport[];
 }
 

@@ -1,5 +1,6 @@
 import type { Alert } from '../alerts/alerts.js';
 import { alertOf } from '../alerts/catalog.js';
+import { send } from '../outbound/http.js';
 import type { Runtime } from '../runtime/context.js';
 import { escalationTargets } from '../store/codecs.js';
 import { appendEvents } from '../store/events.js';
@@ -206,8 +207,7 @@ export class SlaStage {
     await this.rt.alerts.raise(raised);
     for (const t of targets) {
       if (t.kind !== 'webhook') continue;
-      await fetch(t.url, {
-        method: 'POST',
+      await send(t.url, {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           event: kind === 'sla_breached' ? 'sla_breach' : 'escalation',
@@ -218,8 +218,14 @@ export class SlaStage {
           title: raised.title,
           ...fields,
         }),
-        signal: AbortSignal.timeout(10_000),
-      }).catch((err) => this.rt.logger.warn({ err: (err as Error).message, host: new URL(t.url).host }, 'escalation webhook failed'));
+        timeoutMs: 10_000,
+      }).then(
+        (a) => {
+          if (a.status >= 300)
+            this.rt.logger.warn({ status: a.status, host: new URL(t.url).host }, 'escalation webhook refused the notice');
+        },
+        (err) => this.rt.logger.warn({ err: (err as Error).message, host: new URL(t.url).host }, 'escalation webhook failed'),
+      );
     }
   }
 }

@@ -2,6 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { AirlockConfig } from '../config/airlock-config.js';
+import { isLoopbackHost } from '../config/sections/server.js';
+import { AirlockError } from '../errors.js';
 import { type Airlock, createAirlock } from '../pipeline/airlock.js';
 import type { Clock } from '../runtime/context.js';
 import type { Store } from '../store/db.js';
@@ -85,6 +87,9 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestIdOf,
     return503OnClosing: true,
+    // server.trust_proxy: the client's address and scheme from X-Forwarded-* of the proxies named; true believes the
+    // nearest hop only (believing every hop would let a client name any address it likes).
+    trustProxy: config.server.trustProxy === true ? (_address: string, hop: number) => hop === 0 : config.server.trustProxy,
     schemaErrorFormatter: describeValidation,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -167,10 +172,29 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
     },
     registered,
     async listen(opts = {}) {
+      const host = opts.host ?? config.server.host;
+      // auth: off makes every caller an admin: only where no one else can reach it. Checked on the host actually
+      // bound (a --host flag, the config, an env variable in it), before anything starts, and on the addresses after.
+      const offRefused = (where: string) =>
+        new AirlockError(
+          'USAGE',
+          `server.auth: off is allowed only on a loopback host (127.0.0.1, ::1, localhost), and serve would listen on ${where}: ` +
+            'without sign-in every caller would be an admin. Listen on 127.0.0.1, or set server.auth: required and add users (airlock users add).',
+        );
+      if (role !== 'worker' && config.server.auth === 'off' && !isLoopbackHost(host))
+        throw offRefused(opts.host ? `${host} (--host)` : host);
       if (role !== 'api') airlock.workers.start();
       if (role === 'worker') return undefined;
-      const address = await app.listen({ port: opts.port ?? config.server.port, host: opts.host ?? config.server.host });
+      const address = await app.listen({ port: opts.port ?? config.server.port, host });
       listening = true;
+      if (config.server.auth === 'off') {
+        const open = app.addresses().find((a) => typeof a === 'object' && !isLoopbackAddress(a.address));
+        if (open && typeof open === 'object') {
+          await app.close();
+          listening = false;
+          throw offRefused(`${open.address} (${host} resolves there)`);
+        }
+      }
       return address;
     },
     async close() {
@@ -179,4 +203,9 @@ export async function createServer(config: AirlockConfig, options: CreateServerO
       await airlock.close();
     },
   };
+}
+
+/** An address a listening socket is bound to that only this machine can reach (127.0.0.0/8, ::1, IPv4-mapped loopback). */
+function isLoopbackAddress(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }

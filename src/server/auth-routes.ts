@@ -7,26 +7,8 @@ import { EVERYONE, mayCall, open, type RouteAccess, read } from './access.js';
 import { ok, problems } from './answers.js';
 import type { Api } from './api.js';
 import { type Principal, SESSION_COOKIE } from './auth.js';
+import { LoginThrottle } from './login-throttle.js';
 import { type Capabilities, Me, SignedIn } from './schemas/accounts.js';
-
-/** Sign-in attempts per key (address and name; address) within a window (OWASP authentication cheat sheet: throttle). */
-class LoginThrottle {
-  private readonly attempts = new Map<string, number[]>();
-  constructor(private readonly windowMs = 15 * 60_000) {}
-  /** Records an attempt; returns the seconds to wait when over the limit, else 0. */
-  take(keys: [string, number][], now: number): number {
-    let wait = 0;
-    for (const [key, limit] of keys) {
-      const recent = (this.attempts.get(key) ?? []).filter((t) => t > now - this.windowMs);
-      if (recent.length >= limit) wait = Math.max(wait, Math.ceil((recent[0] + this.windowMs - now) / 1000));
-      this.attempts.set(key, recent);
-    }
-    if (wait > 0) return wait;
-    for (const [key] of keys) (this.attempts.get(key) as number[]).push(now);
-    if (this.attempts.size > 100_000) this.attempts.clear();
-    return 0;
-  }
-}
 
 /** Each capability the console offers, as the route that does it (`METHOD /path`, as registered). */
 const CAPABILITY_ROUTES: Record<keyof Capabilities, string> = {
@@ -60,29 +42,30 @@ export function registerAuthRoutes(app: Api, rt: Runtime, ruleOf: (route: string
         operationId: 'signIn',
         summary: 'Sign in: sets the session cookie (HttpOnly, SameSite=Strict) and answers the CSRF token writes must send',
         tags: ['auth'],
-        body: Type.Object({ name: Type.String(), password: Type.String() }),
+        // Bounded before anything else is done with them: no sign-in attempt makes the server hold a long name.
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 128, 'x-expected': 'a user name of at most 128 characters' }),
+          password: Type.String({ maxLength: 1024, 'x-expected': 'a password of at most 1024 characters' }),
+        }),
         response: {
           200: ok(SignedIn, 'Signed in: the session cookie is set.'),
           ...problems({ 401: 'Wrong name or password.', 429: 'Too many attempts (Retry-After says when to try again).' }),
         },
       },
       config: { access: open('signing in (throttled)'), review: null },
+      // A sign-in body is a name and a password: 16 kB is plenty, and a larger one is refused before it is read.
+      bodyLimit: 16 * 1024,
     },
     async (req, reply) => {
       const { name, password } = req.body;
       const now = rt.clock.now();
-      const wait = throttle.take(
-        [
-          [`${req.ip}\u0000${name}`, 10],
-          [req.ip, 50],
-        ],
-        now,
-      );
-      if (wait > 0)
-        throw new AirlockError('RATE_LIMITED', `too many sign-in attempts; try again in ${wait} s`, undefined, {
-          'retry-after': String(wait),
+      const admitted = throttle.admit(req.ip, name, now);
+      if (!admitted.allowed)
+        throw new AirlockError('RATE_LIMITED', `too many sign-in attempts; try again in ${admitted.waitSeconds} s`, undefined, {
+          'retry-after': String(admitted.waitSeconds),
         });
       const user = await authenticate(db, name, password);
+      throttle.settle(name, user !== null, now);
       if (!user) throw new AirlockError('UNAUTHORIZED', 'wrong name or password');
       const session = await createSession(db, user, now, rt.config.server.sessionTtlMs);
       reply.setCookie(SESSION_COOKIE, session.id, {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sessionUser } from '../accounts/sessions.js';
@@ -27,6 +28,14 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'airlock_session';
 const CSRF_HEADER = 'x-csrf-token';
+
+/** Compares a secret the client sent with ours in constant time (no timing tells how much of it matched). */
+function sameSecret(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
 
 /**
  * A route's own access rule. @fastify/static declares the console's `/assets/*` route itself, without route config:
@@ -106,7 +115,7 @@ async function authenticate(rt: Runtime, req: FastifyRequest): Promise<Principal
     );
   }
   // A cookie is sent by the browser on its own: a write must also prove it came from our page.
-  if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers[CSRF_HEADER] !== s.csrf) {
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !sameSecret(req.headers[CSRF_HEADER], s.csrf)) {
     throw new AirlockError(
       'FORBIDDEN',
       `a write with a session cookie needs the ${CSRF_HEADER} header (from /v1/auth/login or /v1/auth/me)`,

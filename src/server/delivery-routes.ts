@@ -1,11 +1,18 @@
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
-import { destinationStatus, discardDeadLetter, listDeadLetters, replayDeadLetters, showDeadLetter } from '../delivery/dead-letters.js';
+import {
+  destinationStatus,
+  discardDeadLetter,
+  listDeadLetters,
+  replayDeadLetters,
+  showDeadLetter,
+  viewerUrl,
+} from '../delivery/dead-letters.js';
 import type { LiveDeliveryStages } from '../delivery/live-stages.js';
 import { AirlockError } from '../errors.js';
 import { redactedValues, redactionFor, scrubValues } from '../pipeline/redaction.js';
 import type { Runtime } from '../runtime/context.js';
-import { eventDetailOf } from '../store/codecs.js';
+import { eventDetailOf, recordBody } from '../store/codecs.js';
 import { getRecord } from '../store/records.js';
 import { LEADS, PEOPLE, read, write } from './access.js';
 import { ok, problems } from './answers.js';
@@ -82,7 +89,13 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
       },
       config: { access: read(PEOPLE) },
     },
-    async () => destinationStatus(rt, live),
+    async (req) => {
+      const all = await destinationStatus(rt, live);
+      // Viewers see where a destination is, not the path or query that may hold its credential.
+      return req.principal?.role === 'viewer'
+        ? { ...all, destinations: all.destinations.map((d) => ({ ...d, url: viewerUrl(d.url) })) }
+        : all;
+    },
   );
 
   app.get(
@@ -137,15 +150,19 @@ export function registerDeliveryRoutes(app: Api, rt: Runtime, live?: LiveDeliver
       config: { access: read(PEOPLE) },
     },
     async (req) => {
-      const shown = typed(await showDeadLetter(rt, positiveId(req.params.id, 'dead letter')));
+      const found = typed(await showDeadLetter(rt, positiveId(req.params.id, 'dead letter')));
+      const shown =
+        req.principal?.role === 'viewer' && found.request
+          ? { ...found, request: { ...found.request, url: viewerUrl(found.request.url) } }
+          : found;
       // The viewer role sees every value at the pipeline's `redact:` paths as "[redacted]", wherever the request
       // (a template may move or embed them) or the destination's response carries it.
       const paths = redactionFor(rt.config, req.principal?.role, shown.pipeline);
       if (!paths) return shown;
       const record = await getRecord(rt.store.db, shown.pipeline, shown.record_id);
       const secrets = new Set([
-        ...redactedValues(record ? JSON.parse(record.body) : null, paths),
-        ...redactedValues(record?.original_body ? JSON.parse(record.original_body) : null, paths),
+        ...redactedValues(recordBody.tryDecode(record?.body ?? null), paths),
+        ...redactedValues(recordBody.tryDecode(record?.original_body ?? null), paths),
       ]);
       return {
         ...shown,

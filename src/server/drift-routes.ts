@@ -1,12 +1,20 @@
 import { Type } from '@sinclair/typebox';
 import { driftOverview, fieldSeries } from '../pipeline/drift-views.js';
+import { fieldIsRedacted, REDACTED, redactionFor } from '../pipeline/redaction.js';
 import type { Runtime } from '../runtime/context.js';
-import { EVERYONE, read } from './access.js';
+import { PEOPLE, read } from './access.js';
 import { ok, problems } from './answers.js';
 import { type Api, PipelineParam } from './api.js';
 import { DriftOverview, FieldSeries } from './schemas/drift.js';
 
-// Drift is read by every signed-in role: a machine that sends records may watch their drift.
+/** A side's figures without the values of a redacted field (its counts stay). */
+const countsOnly = <T extends { mean?: number; std?: number; min?: number; max?: number }>(s: T): T => {
+  const { mean: _m, std: _s, min: _lo, max: _hi, ...rest } = s;
+  return rest as T;
+};
+
+// Drift is read by people only: its distributions show values of the records. For the viewer role a field under a
+// `redact:` path keeps its test, statistics and counts but shows no value (no category, bin edge, minimum or mean).
 
 /** Drift of a pipeline: the latest window against the reference, and one field's series for the console's charts. */
 export function registerDriftRoutes(app: Api, rt: Runtime): void {
@@ -22,9 +30,19 @@ export function registerDriftRoutes(app: Api, rt: Runtime): void {
         params: Type.Object({ pipeline: PipelineParam }),
         response: { 200: ok(DriftOverview, 'The latest window.'), ...problems({ 404: 'Unknown pipeline, or no reference profile yet.' }) },
       },
-      config: { access: read(EVERYONE) },
+      config: { access: read(PEOPLE) },
     },
-    async (req) => driftOverview(rt, req.params.pipeline),
+    async (req) => {
+      const out = await driftOverview(rt, req.params.pipeline);
+      const paths = redactionFor(rt.config, req.principal?.role, req.params.pipeline);
+      if (!paths) return out;
+      return {
+        ...out,
+        fields: out.fields.map((f) =>
+          fieldIsRedacted(f.name, paths) ? { ...f, reference: countsOnly(f.reference), current: countsOnly(f.current) } : f,
+        ),
+      };
+    },
   );
 
   app.get(
@@ -54,8 +72,19 @@ export function registerDriftRoutes(app: Api, rt: Runtime): void {
           ...problems({ 404: 'Unknown pipeline or field, or no reference profile yet.' }),
         },
       },
-      config: { access: read(EVERYONE) },
+      config: { access: read(PEOPLE) },
     },
-    async (req) => fieldSeries(rt, req.params.pipeline, req.params.field, req.query.windows ?? 48),
+    async (req) => {
+      const out = await fieldSeries(rt, req.params.pipeline, req.params.field, req.query.windows ?? 48);
+      const paths = redactionFor(rt.config, req.principal?.role, req.params.pipeline);
+      if (!paths || !fieldIsRedacted(req.params.field, paths)) return out;
+      return {
+        ...out,
+        series: out.series.map((w) => ({ ...w, mean: null })),
+        distribution: out.distribution ? { ...out.distribution, labels: out.distribution.labels.map(() => REDACTED) } : null,
+        reference_stats: out.reference_stats ? countsOnly(out.reference_stats) : null,
+        current_stats: out.current_stats ? countsOnly(out.current_stats) : null,
+      };
+    },
   );
 }

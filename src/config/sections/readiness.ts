@@ -1,19 +1,25 @@
 /** A pipeline's `readiness:`: which checks block the gate, and the bounds the checks hold evidence to. */
 import { type Static, Type } from '@sinclair/typebox';
-import { MANUAL_CHECK_IDS, READINESS_CHECK_IDS, type ReadinessCheckId } from '../readiness-ids.js';
+import { DEFAULT_MIN_SCORE, ESSENTIAL_CHECK_IDS, MANUAL_CHECK_IDS, READINESS_CHECK_IDS, type ReadinessCheckId } from '../readiness-ids.js';
 import { parseDuration } from '../units.js';
 import { choice, duration, EXPECTED, withDefault } from './kinds.js';
 
 export const readinessSettings = Type.Object(
   {
-    blocking: withDefault(
+    blocking: Type.Optional(
       Type.Array(
         choice(['all', ...READINESS_CHECK_IDS] as const, { [EXPECTED]: `all or a check id (${READINESS_CHECK_IDS.join(', ')})` }),
-        { description: 'Check ids that fail the gate (exit 1) when they fail or are stale, whatever the score; `all` for every check.' },
+        {
+          description: `Check ids that fail the gate (exit 1) when they do not pass, whatever the score; \`all\` for every check. Without blocking and min_score the default gate applies: the essential checks (${ESSENTIAL_CHECK_IDS.join(', ')}) must pass on stored evidence and every section score at least ${DEFAULT_MIN_SCORE}.`,
+        },
       ),
-      [],
     ),
-    min_score: Type.Optional(Type.Number({ minimum: 0, description: 'The minimum score when --min-score is not given.' })),
+    min_score: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description: `The minimum score (the lowest section's points) when --min-score is not given; without blocking and min_score, ${DEFAULT_MIN_SCORE} and the essential checks (the default gate).`,
+      }),
+    ),
     max_age: withDefault(duration('Evidence older than this does not count.'), '30d'),
     min_labelled: withDefault(Type.Integer({ minimum: 1, description: 'Labelled records a calibration needs.' }), 500),
     max_ece: withDefault(Type.Number({ minimum: 0, maximum: 1, description: 'Largest expected calibration error allowed.' }), 0.05),
@@ -60,10 +66,12 @@ type ReadinessSettings = Static<typeof readinessSettings>;
 
 /** A pipeline's `readiness:` block, resolved. */
 export interface ReadinessConfig {
-  /** Checks whose failure (fail or stale) makes `airlock readiness` exit non-zero whatever the score. */
+  /** Checks that must pass (not fail, stale or wait for a person) for the gate, whatever the score. */
   blocking: ReadinessCheckId[];
   /** The gate's minimum score when `--min-score` is not given; undefined: no minimum. */
   minScore?: number;
+  /** True when the config names neither blocking nor min_score: the default gate (essential checks, score ½). */
+  defaultGate: boolean;
   /** Evidence older than this does not count (default 30 days). */
   maxAgeMs: number;
   /** Labelled records a calibration needs (default 500). */
@@ -84,8 +92,14 @@ export interface ReadinessConfig {
 
 export function resolveReadiness(s: ReadinessSettings): ReadinessConfig {
   return {
-    blocking: s.blocking.includes('all') ? [...READINESS_CHECK_IDS] : (s.blocking as ReadinessCheckId[]),
-    minScore: s.min_score,
+    // Neither set: the gate refuses by default (ESSENTIAL_CHECK_IDS, DEFAULT_MIN_SCORE); one set: the config's gate.
+    ...(s.blocking === undefined && s.min_score === undefined
+      ? { blocking: [...ESSENTIAL_CHECK_IDS], minScore: DEFAULT_MIN_SCORE, defaultGate: true }
+      : {
+          blocking: (s.blocking ?? []).includes('all') ? [...READINESS_CHECK_IDS] : ((s.blocking ?? []) as ReadinessCheckId[]),
+          minScore: s.min_score,
+          defaultGate: false,
+        }),
     maxAgeMs: parseDuration(s.max_age),
     minLabelled: s.min_labelled,
     maxEce: s.max_ece,

@@ -78,6 +78,14 @@ export const serverSettings = Type.Object(
         },
       ),
     ),
+    trust_proxy: withDefault(
+      Type.Union([Type.Boolean(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+        description:
+          "Behind a TLS-terminating proxy: which proxies' X-Forwarded-For and X-Forwarded-Proto to believe — true: the nearest hop, or a list of their addresses or CIDRs (e.g. [10.0.0.0/8]). Then client addresses (sign-in throttling, request logs) and Secure cookies are right. false: the socket's address and scheme.",
+        [EXPECTED]: 'true, false, or a list of proxy addresses or CIDRs',
+      }),
+      false,
+    ),
     public_url: Type.Optional(
       Type.String({
         pattern: '^https?://',
@@ -103,6 +111,8 @@ export interface ServerConfig {
   /** GET /metrics answers without sign-in (server.metrics_public, default true: scrapers rarely sign in). */
   metricsPublic: boolean;
   publicUrl?: string;
+  /** Which proxies' X-Forwarded-* headers are believed (server.trust_proxy): none, the nearest hop, or these. */
+  trustProxy: boolean | string[];
   /** What one ingest request may hold (docs/guides/operations.md, "Limits"). */
   limits: IngestLimits;
 }
@@ -131,6 +141,7 @@ export function resolveServer(s: ServerSettings, { report }: ResolveContext): Se
     sessionIdleMs: parseDuration(s.session_idle),
     metricsPublic: s.metrics_public,
     ...(s.public_url ? { publicUrl: s.public_url.replace(/\/+$/, '') } : {}),
+    trustProxy: s.trust_proxy,
     limits: {
       maxRecords: s.limits.max_records,
       maxDepth: s.limits.max_depth,

@@ -21,6 +21,13 @@ export const ReadinessReport = Type.Object({
   min_score: Nullable(Type.Number()),
   blocking_failed: Type.Array(Type.String()),
   passed: Type.Boolean(),
+  gate: Type.Object(
+    { default: Type.Boolean(), why: Type.String() },
+    {
+      description:
+        'Which gate applied: the default one (the essential checks must pass, every section at least ½), or the one the config names.',
+    },
+  ),
   sections: Type.Array(
     Type.Object({ name: Type.String(), title: Type.String(), score: Type.Number(), checks: Type.Array(ReadinessCheck) }),
   ),
