@@ -17,10 +17,13 @@ import { addUser } from '../../src/accounts/users.js';
 import { slackEscape } from '../../src/alerts/alerts.js';
 import { parseConfig } from '../../src/config/load.js';
 import { mdText } from '../../src/drift/launch-review.js';
+import { listQuarantine } from '../../src/pipeline/quarantine.js';
 import { fieldIsRedacted } from '../../src/pipeline/redaction.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { type AirlockServer, createServer } from '../../src/server/app.js';
 import { sourceOf } from '../../src/server/login-throttle.js';
+import { violations } from '../../src/store/codecs.js';
+import { insertRecords } from '../../src/store/records.js';
 import { runAirlock } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { json } from '../support/json.js';
@@ -296,5 +299,60 @@ describe('12. record-derived text is escaped where it is read as markup', () => 
   });
   it('Markdown of the 30-day review: HTML characters and the table pipe', () => {
     expect(mdText('<img src=x onerror=alert(1)>|x')).toBe('&lt;img src=x onerror=alert(1)&gt;\\|x');
+  });
+});
+
+describe('11. the quarantine list filters and pages in SQL', () => {
+  it('answers one page and the total, by kind and by field (names with LIKE characters match exactly)', async () => {
+    const db = await createTestDatabase('sqlite');
+    const config = parseConfig(
+      JSON.stringify({
+        database: db.url,
+        logging: { level: 'silent' },
+        pipelines: { p: { model: { type: 'http', url: 'http://127.0.0.1:9' } } },
+      }),
+    );
+    const server = await createServer(config, { logger: createLogger('silent'), role: 'api' });
+    try {
+      const rt = server.airlock.runtime;
+      const big = 'x'.repeat(100_000);
+      const v = (kind: string, field: string) =>
+        violations.encode([{ kind: kind as never, path: `/${field}`, field, message: 'm', keyword: 'k' }]);
+      await insertRecords(
+        rt.store.db,
+        Array.from({ length: 60 }, (_, i) => ({
+          pipeline: 'p',
+          id: `q-${i}`,
+          body: JSON.stringify({ big }),
+          body_hash: `h${i}`,
+          status: 'quarantined' as const,
+          contract_hash: null,
+          contract_version: null,
+          violations:
+            i % 3 === 0 ? v('type_mismatch', 'amount') : i % 3 === 1 ? v('missing_required', 'a_b%c') : v('type_mismatch', 'aXbYc'),
+          original_body: null,
+          prediction: null,
+          decision: null,
+          score_attempts: 0,
+          available_at: 0,
+          lease_owner: null,
+          lease_until: null,
+          created_at: i,
+          updated_at: i,
+        })),
+        rt.store.kind,
+      );
+      const page = await listQuarantine(rt, { limit: 5 });
+      expect(page.total).toBe(60);
+      expect(page.records.map((r) => r.id)).toEqual(['q-0', 'q-1', 'q-2', 'q-3', 'q-4']);
+      expect((await listQuarantine(rt, { kind: 'type_mismatch', limit: 100 })).total).toBe(40);
+      // `_` and `%` in a field name are not wildcards: a_b%c matches itself only, not aXbYc.
+      const odd = await listQuarantine(rt, { field: 'a_b%c', limit: 100 });
+      expect(odd.total).toBe(20);
+      expect(odd.records.every((r) => r.violations[0].field === 'a_b%c')).toBe(true);
+    } finally {
+      await server.close();
+      await db.drop();
+    }
   });
 });
